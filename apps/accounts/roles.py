@@ -1,0 +1,75 @@
+"""Built-in roles: the named permission sets a district or an association starts with.
+
+They are written to the database after every ``migrate`` so a new permission reaches existing
+installs. Later modules extend ``BUILTIN_ROLES`` with their own permission codes.
+"""
+
+from dataclasses import dataclass
+
+from apps.core.perms import Perm
+
+# No single account may hold two roles of this group (MLPS level 3: separation of the three
+# administrators).
+THREE_ADMINS = "three_admins"
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    code: str
+    name: str
+    description: str
+    permissions: tuple[str, ...]
+    exclusive_group: str = ""
+
+
+_MANAGE_UNITS = (Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.USER_VIEW, Perm.USER_MANAGE, Perm.ROLE_VIEW)
+
+BUILTIN_ROLES: tuple[RoleSpec, ...] = (
+    RoleSpec("district_admin", "区级管理员", "区社会心理服务指导中心负责人，管理全区单位与人员", _MANAGE_UNITS),
+    RoleSpec("street_manager", "街道负责人", "街道社会心理服务站负责人，管理本街道单位与人员", _MANAGE_UNITS),
+    RoleSpec("community_manager", "社区负责人", "社区社会心理服务室负责人，管理本社区人员", _MANAGE_UNITS),
+    RoleSpec("community_worker", "社区专干", "社区日常排查、重点人员标记与上报", (Perm.ORG_VIEW,)),
+    RoleSpec("counsellor", "心理咨询师", "接待与咨询，记录咨询过程", (Perm.ORG_VIEW,)),
+    RoleSpec("counselling_assistant", "心理辅导员", "协助咨询与上门关怀", (Perm.ORG_VIEW,)),
+    RoleSpec("volunteer", "志愿者", "只看到所承担任务需要的信息", ()),
+    RoleSpec("psychiatrist", "精神科医生", "初步诊断与转介意见", (Perm.ORG_VIEW,)),
+    RoleSpec("archivist", "档案管理员", "档案收集、借阅与移交", (Perm.ORG_VIEW,)),
+    RoleSpec("evaluator", "考核评估员", "年度考核评估", (Perm.ORG_VIEW,)),
+    RoleSpec("association_secretariat", "协会秘书处", "协会日常事务与会员、项目管理", _MANAGE_UNITS),
+    RoleSpec("membership_officer", "会员工作部专员", "会员申请初审与会员管理", (Perm.ORG_VIEW, Perm.USER_VIEW)),
+    RoleSpec("board_member", "理事", "理事会表决", (Perm.ORG_VIEW,)),
+    RoleSpec("committee_head", "专业委员会主任", "专业委员会事务与个案分派", (Perm.ORG_VIEW,)),
+    RoleSpec("member", "会员", "会员自助服务，只看到本人记录", ()),
+    RoleSpec(
+        "system_admin",
+        "系统管理员",
+        "维护组织、账号与角色；不接触来访者数据与审计",
+        (*_MANAGE_UNITS, Perm.ROLE_MANAGE),
+        THREE_ADMINS,
+    ),
+    RoleSpec(
+        "security_admin",
+        "安全管理员",
+        "账号安全策略、锁定解除与密钥管理",
+        (Perm.ORG_VIEW, Perm.USER_VIEW, Perm.SECURITY_MANAGE),
+        THREE_ADMINS,
+    ),
+    RoleSpec("audit_admin", "审计管理员", "查阅与导出审计日志", (Perm.ORG_VIEW, Perm.AUDIT_VIEW), THREE_ADMINS),
+)
+
+
+def sync_builtin_roles(**kwargs):
+    """Create or update the built-in roles so their permissions match the code."""
+    from .models import Role
+
+    for spec in BUILTIN_ROLES:
+        Role.objects.update_or_create(
+            code=spec.code,
+            defaults={
+                "name": spec.name,
+                "description": spec.description,
+                "permissions": sorted(str(p) for p in spec.permissions),
+                "builtin": True,
+                "exclusive_group": spec.exclusive_group,
+            },
+        )

@@ -1,0 +1,42 @@
+"""Reads of accounts, roles and assignments, scoped to the acting user."""
+
+from django.db.models import Q, QuerySet
+
+from apps.core.access import scope
+from apps.core.perms import Perm
+from apps.orgs.models import OrgUnit
+
+from .models import Assignment, Role, User
+
+
+def visible_users(user, filters: dict | None = None) -> QuerySet:
+    rows = scope(User.objects.select_related("unit"), user, Perm.USER_VIEW)
+    filters = filters or {}
+    if filters.get("q"):
+        q = filters["q"]
+        rows = rows.filter(Q(full_name__icontains=q) | Q(username__icontains=q))
+    if filters.get("status") == "active":
+        rows = rows.filter(is_active=True)
+    elif filters.get("status") == "inactive":
+        rows = rows.filter(is_active=False)
+    if filters.get("unit"):
+        unit = scope(OrgUnit.objects.all(), user, Perm.USER_VIEW).filter(pk=filters["unit"]).first()
+        rows = rows.filter(unit__path__startswith=unit.path) if unit else rows.none()
+    return rows
+
+
+def user_assignments(actor, user: User) -> QuerySet:
+    """The assignments of ``user`` that lie inside the actor's scope."""
+    return scope(Assignment.objects.filter(user=user).select_related("unit", "role"), actor, Perm.USER_VIEW)
+
+
+def my_assignments(user: User) -> QuerySet:
+    return Assignment.objects.filter(user=user, unit__is_active=True).select_related("unit", "role").order_by("id")
+
+
+def manageable_units(actor) -> QuerySet:
+    return scope(OrgUnit.objects.filter(is_active=True), actor, Perm.USER_MANAGE).order_by("path")
+
+
+def all_roles() -> QuerySet:
+    return Role.objects.all()

@@ -1,0 +1,51 @@
+"""The left menu: modules and their pages, each shown only to users holding its permission."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .access import can
+from .perms import AUTHENTICATED, Perm
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    icon: str
+    permission: str
+
+
+@dataclass(frozen=True)
+class MenuSection:
+    label: str
+    items: tuple[MenuItem, ...]
+
+
+MENU: list[MenuSection] = [
+    MenuSection("工作台", (MenuItem("首页", "core:home", "house", AUTHENTICATED),)),
+    MenuSection(
+        "组织与人员",
+        (
+            MenuItem("组织架构", "orgs:home", "diagram-3", Perm.ORG_VIEW),
+            MenuItem("人员账号", "accounts:user-list", "people", Perm.USER_VIEW),
+            MenuItem("角色与权限", "accounts:role-list", "shield-lock", Perm.ROLE_VIEW),
+        ),
+    ),
+    MenuSection("接口", (MenuItem("API 文档", "api-docs", "code-square", AUTHENTICATED),)),
+]
+
+
+def menu_for(user, current_path: str) -> list[dict]:
+    sections = []
+    for section in MENU:
+        items = []
+        for item in section.items:
+            if item.permission != AUTHENTICATED and not can(user, item.permission):
+                continue
+            url = reverse(item.url_name)
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+        if items:
+            sections.append({"label": section.label, "items": items})
+    return sections

@@ -1,0 +1,25 @@
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.i18n import set_language
+
+from apps.accounts.selectors import my_assignments
+from apps.core.access import active_grant
+
+from .perms import login_only, public
+
+set_language_view = public(set_language)
+
+
+@login_only
+def home(request):
+    """The landing page: who you are acting as and which units you hold."""
+    context = {"grant": active_grant(request.user), "assignments": my_assignments(request.user)}
+    return render(request, "core/home.html", context)
+
+
+@public
+@never_cache
+def healthz(request):
+    """For the reverse proxy and monitoring: answers without touching client data."""
+    return JsonResponse({"status": "ok"})

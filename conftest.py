@@ -1,0 +1,87 @@
+"""Shared fixtures: a small org tree and named people on each side of every permission line.
+
+Tree (``tree`` fixture)::
+
+    city 市级中心 (root)
+      district A 区中心
+        street S1 街道站 ─ community C1 社区室, community C2 社区室
+        street S2 街道站 ─ community C3 社区室
+    other 其他区 (a second tree)
+
+Personas hold one role at one unit: ``district_admin`` at A, ``street_manager`` at S1,
+``counsellor_a`` at C1, ``counsellor_b`` at C2, ``outsider`` at the other tree's root.
+"""
+
+import pytest
+
+from apps.accounts.models import Assignment, Role, User
+from apps.orgs.choices import UnitKind
+from apps.orgs.services import do_create_unit
+
+PASSWORD = "Xinyuan-Test-2026!"  # noqa: S105 - test fixture
+
+
+class Tree:
+    def __init__(self):
+        self.city = do_create_unit(actor=None, parent=None, kind=UnitKind.CITY, name="测试市中心", code="T-CITY")
+        self.district = do_create_unit(
+            actor=None, parent=self.city, kind=UnitKind.DISTRICT_CENTRE, name="测试区中心", code="T-A"
+        )
+        self.s1 = do_create_unit(
+            actor=None, parent=self.district, kind=UnitKind.STREET_STATION, name="一街道站", code="T-S1"
+        )
+        self.s2 = do_create_unit(
+            actor=None, parent=self.district, kind=UnitKind.STREET_STATION, name="二街道站", code="T-S2"
+        )
+        self.c1 = do_create_unit(actor=None, parent=self.s1, kind=UnitKind.COMMUNITY_ROOM, name="一社区室", code="T-C1")
+        self.c2 = do_create_unit(actor=None, parent=self.s1, kind=UnitKind.COMMUNITY_ROOM, name="二社区室", code="T-C2")
+        self.c3 = do_create_unit(actor=None, parent=self.s2, kind=UnitKind.COMMUNITY_ROOM, name="三社区室", code="T-C3")
+        self.other = do_create_unit(
+            actor=None, parent=None, kind=UnitKind.DISTRICT_CENTRE, name="外区中心", code="T-OTHER"
+        )
+
+
+def make_user(username: str, unit, role_code: str | None = None, **extra) -> User:
+    """Create an active user with home ``unit`` and, if given, ``role_code`` at that unit."""
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, full_name=extra.pop("full_name", username), unit=unit, **extra
+    )
+    if role_code:
+        Assignment.objects.create(user=user, unit=unit, role=Role.objects.get(code=role_code))
+    return user
+
+
+@pytest.fixture
+def tree(db):
+    return Tree()
+
+
+@pytest.fixture
+def district_admin(tree):
+    return make_user("district_admin", tree.district, "district_admin", full_name="区管理员")
+
+
+@pytest.fixture
+def street_manager(tree):
+    return make_user("street_manager", tree.s1, "street_manager", full_name="街道负责人")
+
+
+@pytest.fixture
+def counsellor_a(tree):
+    return make_user("counsellor_a", tree.c1, "counsellor", full_name="咨询师甲")
+
+
+@pytest.fixture
+def counsellor_b(tree):
+    return make_user("counsellor_b", tree.c2, "counsellor", full_name="咨询师乙")
+
+
+@pytest.fixture
+def outsider(tree):
+    return make_user("outsider", tree.other, "district_admin", full_name="外区管理员")
+
+
+@pytest.fixture
+def nobody(tree):
+    """An account with no assignment at all: sees nothing."""
+    return make_user("nobody", tree.c1, None, full_name="无岗位人员")
