@@ -1,0 +1,52 @@
+"""Create the top unit and the first system administrator of an empty production install."""
+
+import getpass
+import os
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from apps.accounts.models import Role
+from apps.accounts.services import do_assign_role, do_create_user
+from apps.orgs.choices import UnitKind
+from apps.orgs.models import OrgUnit
+from apps.orgs.services import do_create_unit
+
+
+class Command(BaseCommand):
+    help = "初始化空库：创建顶层单位和第一个系统管理员（密码取自 XINYUAN_BOOTSTRAP_PASSWORD 或交互输入）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--unit-name", required=True, help="顶层单位名称，如“某某区社会心理服务指导中心”")
+        parser.add_argument("--unit-code", required=True, help="顶层单位编码，如 330105")
+        parser.add_argument("--kind", default=UnitKind.DISTRICT_CENTRE, choices=UnitKind.values)
+        parser.add_argument("--username", required=True, help="系统管理员登录名")
+        parser.add_argument("--full-name", required=True, help="系统管理员姓名")
+
+    def handle(self, *args, **options):
+        if OrgUnit.objects.exists():
+            raise CommandError("数据库中已有单位，bootstrap 只用于空库。")
+        password = os.environ.get("XINYUAN_BOOTSTRAP_PASSWORD")
+        if not password:
+            if not os.isatty(0):
+                raise CommandError("请设置环境变量 XINYUAN_BOOTSTRAP_PASSWORD 或在终端中运行以输入密码。")
+            password = getpass.getpass("系统管理员密码：")
+            if password != getpass.getpass("再次输入密码："):
+                raise CommandError("两次输入的密码不一致。")
+        try:
+            with transaction.atomic():
+                unit = do_create_unit(
+                    actor=None, parent=None, kind=options["kind"], name=options["unit_name"], code=options["unit_code"]
+                )
+                user = do_create_user(
+                    actor=None,
+                    unit=unit,
+                    username=options["username"],
+                    full_name=options["full_name"],
+                    password=password,
+                )
+                do_assign_role(actor=None, user=user, unit=unit, role=Role.objects.get(code="system_admin"))
+        except ValidationError as error:
+            raise CommandError("；".join(error.messages)) from error
+        self.stdout.write(self.style.SUCCESS(f"已创建顶层单位“{unit.name}”和系统管理员“{user.username}”。"))
