@@ -36,7 +36,7 @@ def declared_permissions(callback) -> dict[str, str] | None:
         return None
     actions = getattr(callback, "actions", None)
     if actions:  # a viewset route: every bound action must be declared
-        needed = set(actions.values())
+        needed = {action for method, action in actions.items() if method not in ("head", "options")}
     else:
         needed = {m for m in HTTP_METHODS if hasattr(cls, m)}
     if not needed <= set(declared):

@@ -1,0 +1,66 @@
+# Xinyuan (心援) — the two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PG_URL ?= postgres://postgres@127.0.0.1:5432/xinyuan
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test assets chromium migrate demo lint check test-sqlite test-postgres bench clean
+
+## make run: install everything, migrate the embedded SQLite database, load demo data once, serve.
+run: install assets
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo
+	@$(PY) manage.py demo_logins
+	@echo
+	@echo "心援已启动：http://$(HOST):$(PORT)/  （Ctrl+C 停止）"
+	HOST=$(HOST) PORT=$(PORT) bin/serve
+
+## make test: install what the tests need, then lint, check and run the whole suite on SQLite and PostgreSQL.
+test: install-test assets chromium lint check test-sqlite test-postgres
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+install: $(PY)
+	$(PIP) install -q -e .
+
+install-test: $(PY)
+	$(PIP) install -q -e ".[test]"
+
+assets: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# Debian's Chromium (Playwright drives it; no browser downloads) and CJK fonts for screenshots and PDFs.
+chromium:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check:
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite:
+	$(VENV)/bin/pytest
+
+test-postgres:
+	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest
+
+## make bench: city-scale benchmarks on PostgreSQL (never part of make test).
+bench: install-test assets
+	DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/xinyuan_bench} $(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles var test-artifacts
