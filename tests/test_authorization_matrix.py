@@ -15,8 +15,8 @@ otherwise this test fails — so nobody can add an endpoint without joining the 
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from django.db import transaction
@@ -191,7 +191,9 @@ def send(client, method, url, body, is_api):
             if method == "get":
                 box["response"] = client.get(url)
             elif is_api:
-                box["response"] = getattr(client, method)(url, data=json.dumps(body or {}), content_type="application/json")
+                box["response"] = getattr(client, method)(
+                    url, data=json.dumps(body or {}), content_type="application/json"
+                )
             else:
                 box["response"] = getattr(client, method)(url, data=body or {})
             raise Rollback

@@ -20,9 +20,7 @@ class PasswordRulesValidator:
             any(c in string.punctuation or c == " " for c in password),
         ]
         if sum(classes) < self.min_classes:
-            raise ValidationError(
-                "密码须包含大写字母、小写字母、数字、符号中的至少三类。", code="password_too_simple"
-            )
+            raise ValidationError("密码须包含大写字母、小写字母、数字、符号中的至少三类。", code="password_too_simple")
 
     def get_help_text(self):
         return f"至少 {self.min_length} 个字符，包含大写字母、小写字母、数字、符号中的至少三类。"

@@ -77,7 +77,12 @@ def test_bad_account_input_is_refused(tree, street_manager, counsellor_a, field,
 
 def test_mobile_is_normalised(tree, street_manager):
     user = services.do_create_user(
-        actor=street_manager, unit=tree.c1, username="mobile1", full_name="手机", password=PASSWORD, mobile="+86 138-0013-8000"
+        actor=street_manager,
+        unit=tree.c1,
+        username="mobile1",
+        full_name="手机",
+        password=PASSWORD,
+        mobile="+86 138-0013-8000",
     )
     assert user.mobile == "13800138000"
 
@@ -89,9 +94,11 @@ def test_three_administrators_are_exclusive(tree):
     for code in ("security_admin", "audit_admin"):
         with pytest.raises(ValidationError, match="三员分立"):
             services.do_assign_role(actor=None, user=admin, unit=tree.city, role=role(code))
-    assert not Assignment.objects.filter(user=admin, role__exclusive_group="three_admins").exclude(
-        role__code="system_admin"
-    ).exists()
+    assert (
+        not Assignment.objects.filter(user=admin, role__exclusive_group="three_admins")
+        .exclude(role__code="system_admin")
+        .exists()
+    )
 
 
 def test_manager_cannot_grant_a_role_stronger_than_their_own(tree, street_manager, counsellor_a):
@@ -127,9 +134,7 @@ def test_cannot_switch_to_someone_elses_assignment(tree, counsellor_a, counsello
 
 
 def test_concurrent_edit_is_a_conflict(tree, street_manager, counsellor_a):
-    services.do_update_user(
-        actor=street_manager, user=counsellor_a, full_name="甲改", unit=tree.c1, expected_version=1
-    )
+    services.do_update_user(actor=street_manager, user=counsellor_a, full_name="甲改", unit=tree.c1, expected_version=1)
     with pytest.raises(ConflictError):
         services.do_update_user(
             actor=street_manager, user=counsellor_a, full_name="甲再改", unit=tree.c1, expected_version=1

@@ -85,9 +85,7 @@ class Command(BaseCommand):
         users = {}
         password = make_password(DEMO_PASSWORD)
         for username, full_name, role, unit_key in DEMO_LOGINS:
-            user = User.objects.create(
-                username=username, full_name=full_name, unit=units[unit_key], password=password
-            )
+            user = User.objects.create(username=username, full_name=full_name, unit=units[unit_key], password=password)
             users[username] = user
             Assignment.objects.create(user=user, unit=units[unit_key], role=roles[role])
         for username, role, unit_key in EXTRA_ASSIGNMENTS:
