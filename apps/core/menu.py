@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .access import can
 from .perms import AUTHENTICATED, Perm
@@ -23,16 +24,16 @@ class MenuSection:
 
 
 MENU: list[MenuSection] = [
-    MenuSection("工作台", (MenuItem("首页", "core:home", "house", AUTHENTICATED),)),
+    MenuSection(_("工作台"), (MenuItem(_("首页"), "core:home", "house", AUTHENTICATED),)),
     MenuSection(
         "组织与人员",
         (
-            MenuItem("组织架构", "orgs:home", "diagram-3", Perm.ORG_VIEW),
-            MenuItem("人员账号", "accounts:user-list", "people", Perm.USER_VIEW),
-            MenuItem("角色与权限", "accounts:role-list", "shield-lock", Perm.ROLE_VIEW),
+            MenuItem(_("组织架构"), "orgs:home", "diagram-3", Perm.ORG_VIEW),
+            MenuItem(_("人员账号"), "accounts:user-list", "people", Perm.USER_VIEW),
+            MenuItem(_("角色与权限"), "accounts:role-list", "shield-lock", Perm.ROLE_VIEW),
         ),
     ),
-    MenuSection("接口", (MenuItem("API 文档", "api-docs", "code-square", AUTHENTICATED),)),
+    MenuSection(_("接口"), (MenuItem(_("API 文档"), "api-docs", "code-square", AUTHENTICATED),)),
 ]
 
 
