@@ -60,10 +60,12 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
+    from django.core.signals import request_started
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    request_started.disconnect(reset_queries)  # keep the query log across the client's request
     settings.ALLOWED_HOSTS = ["*"]
     settings.ROOT_URLCONF = "bench.urls"
     from bench.urls import FLOOR_QUERIES

@@ -2,7 +2,7 @@
 
 from django.db.models import Q, QuerySet
 
-from apps.core.access import scope
+from apps.core.access import active_grant, scope
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
 
@@ -32,6 +32,24 @@ def user_assignments(actor, user: User) -> QuerySet:
 
 def my_assignments(user: User) -> QuerySet:
     return Assignment.objects.filter(user=user, unit__is_active=True).select_related("unit", "role").order_by("id")
+
+
+def filter_units(actor) -> list[tuple[int, str]]:
+    """(id, indented name) of the units a list can be narrowed to: the active unit and its children.
+
+    Choosing a unit includes its whole subtree; one level keeps the select short at city scale.
+    """
+    grant = active_grant(actor)
+    if grant is None:
+        return []
+    rows = (
+        scope(OrgUnit.objects.filter(is_active=True), actor, Perm.USER_VIEW)
+        .filter(depth__lte=OrgUnit.objects.get(pk=grant.unit_id).depth + 1)
+        .order_by("path")
+        .values_list("pk", "name", "depth")
+    )
+    top = min((depth for _, _, depth in rows), default=0)
+    return [(pk, f"{'　' * (depth - top)}{name}") for pk, name, depth in rows]
 
 
 def manageable_units(actor) -> QuerySet:

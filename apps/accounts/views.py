@@ -80,7 +80,8 @@ def user_list(request):
     context = {
         "page": page,
         "filters": filters,
-        "units": selectors.manageable_units(request.user) if can(request.user, Perm.USER_MANAGE) else [],
+        "units": selectors.filter_units(request.user),
+        "selected_unit": int(filters["unit"]) if filters["unit"] else None,
         "can_manage": can(request.user, Perm.USER_MANAGE),
     }
     return render(request, "accounts/user_list.html", context)

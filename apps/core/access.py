@@ -11,10 +11,8 @@ is missing and when it is outside scope, so existence never leaks.
 """
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 
@@ -31,16 +29,25 @@ class Grant:
     permissions: frozenset[str]
 
 
-def _load_grant(user) -> Grant | None:
-    from apps.accounts.models import Assignment
+def user_assignments(user) -> list:
+    """The user's assignments at active units, with unit and role, loaded once per request."""
+    cached = getattr(user, "_xinyuan_assignments", None)
+    if cached is None:
+        from apps.accounts.models import Assignment
 
-    assignments = Assignment.objects.select_related("unit", "role").filter(user=user, unit__is_active=True)
+        cached = list(
+            Assignment.objects.select_related("unit", "role").filter(user=user, unit__is_active=True).order_by("id")
+        )
+        user._xinyuan_assignments = cached
+    return cached
+
+
+def _load_grant(user) -> Grant | None:
+    assignments = user_assignments(user)
     wanted = getattr(user, "active_assignment_id", None)
-    assignment = None
-    if wanted:
-        assignment = assignments.filter(pk=wanted).first()
+    assignment = next((a for a in assignments if a.pk == wanted), None) if wanted else None
     if assignment is None:
-        assignment = assignments.order_by("id").first()
+        assignment = assignments[0] if assignments else None
     if assignment is None:
         return None
     return Grant(
@@ -68,7 +75,7 @@ def active_grant(user) -> Grant | None:
 
 def forget_grant(user) -> None:
     """Drop the cached grant, e.g. after the user's assignments changed."""
-    for attr in ("_xinyuan_grant", "_xinyuan_grant_for"):
+    for attr in ("_xinyuan_grant", "_xinyuan_grant_for", "_xinyuan_assignments"):
         if hasattr(user, attr):
             delattr(user, attr)
 
@@ -112,21 +119,6 @@ def scope(queryset: QuerySet, user, perm: str, path_field: str | None = None) ->
     if field is None:
         raise TypeError(f"{queryset.model.__name__} declares no scope_path_field")
     return queryset.filter(**{f"{field}__startswith": grant.unit_path})
-
-
-def scope_paths(user, perm: str) -> list[str]:
-    """The unit-path prefixes ``user`` may see with ``perm`` (empty when nothing)."""
-    grant = active_grant(user)
-    if grant is None or perm not in grant.permissions:
-        return []
-    return [grant.unit_path]
-
-
-def paths_q(field: str, paths: list[str]) -> Q:
-    """A Q matching any of ``paths`` as a prefix of ``field``; matches nothing for no paths."""
-    if not paths:
-        return Q(pk__in=[])
-    return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in paths))
 
 
 def access_by_id(queryset: QuerySet, pk, user, perm: str):

@@ -1,6 +1,6 @@
 """What the page shell (left menu, top bar) needs on every page."""
 
-from apps.core.access import active_grant
+from apps.core.access import active_grant, user_assignments
 
 from .menu import menu_for
 
@@ -9,11 +9,9 @@ def shell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from apps.accounts.selectors import my_assignments
-
     grant = active_grant(user)
     return {
         "shell_grant": grant,
-        "shell_assignments": list(my_assignments(user)),
+        "shell_assignments": user_assignments(user),
         "shell_menu": menu_for(user, request.path),
     }

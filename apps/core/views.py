@@ -3,8 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.i18n import set_language
 
-from apps.accounts.selectors import my_assignments
-from apps.core.access import active_grant
+from apps.core.access import active_grant, user_assignments
 
 from .perms import login_only, public
 
@@ -14,7 +13,7 @@ set_language_view = public(set_language)
 @login_only
 def home(request):
     """The landing page: who you are acting as and which units you hold."""
-    context = {"grant": active_grant(request.user), "assignments": my_assignments(request.user)}
+    context = {"grant": active_grant(request.user), "assignments": user_assignments(request.user)}
     return render(request, "core/home.html", context)
 
 
