@@ -1,0 +1,86 @@
+"""Setup commands: production refusal, bootstrap of an empty install, demo data."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from apps.accounts.models import Assignment, User
+from apps.core.access import can
+from apps.core.management.commands.seed_demo import DEMO_LOGINS, build_city
+from apps.core.perms import Perm
+from apps.orgs.models import OrgUnit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def settings_import(env: dict) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "XINYUAN_ENV")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import xinyuan.settings"], cwd=ROOT, env=full_env, capture_output=True, text=True
+    )
+
+
+def test_production_refuses_debug_and_default_secret():
+    """Production mode refuses to start with DEBUG on or a default secret key."""
+    good_key = "k" * 50
+    base = {"XINYUAN_ENV": "production", "ALLOWED_HOSTS": "x.example"}
+    result = settings_import({**base, "SECRET_KEY": good_key, "DEBUG": "true"})
+    assert result.returncode != 0 and "DEBUG" in result.stderr
+    result = settings_import(base)
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    result = settings_import({**base, "SECRET_KEY": "short"})
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.django_db
+def test_bootstrap_creates_top_unit_and_system_admin(monkeypatch):
+    monkeypatch.setenv("XINYUAN_BOOTSTRAP_PASSWORD", "Bootstrap-Pass-2026")
+    call_command(
+        "bootstrap", unit_name="某区社会心理服务指导中心", unit_code="330105", username="admin", full_name="张三"
+    )
+    admin = User.objects.get(username="admin")
+    assert admin.check_password("Bootstrap-Pass-2026")
+    unit = OrgUnit.objects.get(code="330105")
+    assert Assignment.objects.get(user=admin).role.code == "system_admin"
+    assert can(admin, Perm.ORG_MANAGE, unit)
+    with pytest.raises(CommandError, match="空库"):
+        call_command("bootstrap", unit_name="另一个", unit_code="X", username="admin2", full_name="李四")
+
+
+@pytest.mark.django_db
+def test_bootstrap_refuses_a_weak_password(monkeypatch):
+    monkeypatch.setenv("XINYUAN_BOOTSTRAP_PASSWORD", "123")
+    with pytest.raises(CommandError, match="密码"):
+        call_command("bootstrap", unit_name="某区中心", unit_code="330106", username="admin", full_name="张三")
+    assert not OrgUnit.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_has_one_login_per_role():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert OrgUnit.objects.filter(code="DEMO-D").count() == 1
+    assert OrgUnit.objects.filter(path__startswith=OrgUnit.objects.get(code="DEMO-D").path).count() == 16
+    assert OrgUnit.objects.filter(kind="community_room").count() == 9
+    assert OrgUnit.objects.filter(kind="committee").count() == 6
+    roles = set(Assignment.objects.values_list("role__code", flat=True))
+    assert roles >= {role for _, _, role, _ in DEMO_LOGINS}
+    assert Assignment.objects.filter(user__username="counsellor").count() == 2
+
+
+@pytest.mark.django_db
+def test_city_scale_builder_keeps_paths_consistent():
+    counts = build_city(districts=2, streets=4, communities=8, staff_per_community=2)
+    assert counts == {"units": 1 + 2 + 4 + 8, "users": 2 + 4 + 16}
+    for unit in OrgUnit.objects.select_related("parent"):
+        expected = f"{unit.parent.path}{unit.pk}/" if unit.parent else f"/{unit.pk}/"
+        assert unit.path == expected and unit.depth == expected.count("/") - 2
+    # the sequence moved past the explicit ids: the normal service still creates units
+    from apps.orgs.services import do_create_unit
+
+    do_create_unit(actor=None, parent=OrgUnit.objects.get(code="CITY"), kind="district_centre", name="新区", code="N")
