@@ -10,3 +10,4 @@ class AccountsConfig(AppConfig):
         from .roles import sync_builtin_roles
 
         post_migrate.connect(sync_builtin_roles, sender=self)
+        from . import signals  # noqa: F401 - starts the session clocks at login

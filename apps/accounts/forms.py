@@ -66,3 +66,14 @@ class PasswordForm(forms.Form):
 
 class VersionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="验证码", max_length=12, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+    )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(label="登录密码", widget=forms.PasswordInput, max_length=128)
+    code = forms.CharField(label="验证码或恢复码（已启用双因素认证时）", max_length=12, required=False)

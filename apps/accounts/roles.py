@@ -22,18 +22,44 @@ class RoleSpec:
     exclusive_group: str = ""
 
 
-_MANAGE_UNITS = (Perm.ORG_VIEW, Perm.ORG_MANAGE, Perm.USER_VIEW, Perm.USER_MANAGE, Perm.ROLE_VIEW)
+_MANAGE_UNITS = (
+    Perm.ORG_VIEW,
+    Perm.ORG_MANAGE,
+    Perm.USER_VIEW,
+    Perm.USER_MANAGE,
+    Perm.ROLE_VIEW,
+    Perm.EXPORT_XLSX,
+    Perm.EXPORT_CSV,
+)
+_CLIENT = (Perm.ORG_VIEW, Perm.CLIENT_VIEW, Perm.CLIENT_MANAGE)
+_CASEWORK = (*_CLIENT, Perm.NOTE_VIEW, Perm.EMERGENCY_ACCESS)
+_UNIT_LEAD = (*_MANAGE_UNITS, Perm.CLIENT_VIEW, Perm.CLIENT_MANAGE, Perm.CLIENT_UNMASK)
 
 BUILTIN_ROLES: tuple[RoleSpec, ...] = (
-    RoleSpec("district_admin", "区级管理员", "区社会心理服务指导中心负责人，管理全区单位与人员", _MANAGE_UNITS),
-    RoleSpec("street_manager", "街道负责人", "街道社会心理服务站负责人，管理本街道单位与人员", _MANAGE_UNITS),
-    RoleSpec("community_manager", "社区负责人", "社区社会心理服务室负责人，管理本社区人员", _MANAGE_UNITS),
-    RoleSpec("community_worker", "社区专干", "社区日常排查、重点人员标记与上报", (Perm.ORG_VIEW,)),
-    RoleSpec("counsellor", "心理咨询师", "接待与咨询，记录咨询过程", (Perm.ORG_VIEW,)),
-    RoleSpec("counselling_assistant", "心理辅导员", "协助咨询与上门关怀", (Perm.ORG_VIEW,)),
+    RoleSpec(
+        "district_admin",
+        "区级管理员",
+        "区社会心理服务指导中心负责人，管理全区单位与人员",
+        (*_UNIT_LEAD, Perm.EMERGENCY_ACCESS),
+    ),
+    RoleSpec(
+        "street_manager",
+        "街道负责人",
+        "街道社会心理服务站负责人，管理本街道单位与人员",
+        (*_UNIT_LEAD, Perm.EMERGENCY_ACCESS),
+    ),
+    RoleSpec(
+        "community_manager",
+        "社区负责人",
+        "社区社会心理服务室负责人，管理本社区人员",
+        _UNIT_LEAD,
+    ),
+    RoleSpec("community_worker", "社区专干", "社区日常排查、重点人员标记与上报", _CLIENT),
+    RoleSpec("counsellor", "心理咨询师", "接待与咨询，记录咨询过程", _CASEWORK),
+    RoleSpec("counselling_assistant", "心理辅导员", "协助咨询与上门关怀", _CLIENT),
     RoleSpec("volunteer", "志愿者", "只看到所承担任务需要的信息", ()),
-    RoleSpec("psychiatrist", "精神科医生", "初步诊断与转介意见", (Perm.ORG_VIEW,)),
-    RoleSpec("archivist", "档案管理员", "档案收集、借阅与移交", (Perm.ORG_VIEW,)),
+    RoleSpec("psychiatrist", "精神科医生", "初步诊断与转介意见", _CASEWORK),
+    RoleSpec("archivist", "档案管理员", "档案收集、借阅与移交", _CLIENT),
     RoleSpec("evaluator", "考核评估员", "年度考核评估", (Perm.ORG_VIEW,)),
     RoleSpec("association_secretariat", "协会秘书处", "协会日常事务与会员、项目管理", _MANAGE_UNITS),
     RoleSpec("membership_officer", "会员工作部专员", "会员申请初审与会员管理", (Perm.ORG_VIEW, Perm.USER_VIEW)),
@@ -44,7 +70,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
         "system_admin",
         "系统管理员",
         "维护组织、账号与角色；不接触来访者数据与审计",
-        (*_MANAGE_UNITS, Perm.ROLE_MANAGE),
+        (*_MANAGE_UNITS, Perm.ROLE_MANAGE, Perm.CALENDAR_MANAGE),
         THREE_ADMINS,
     ),
     RoleSpec(

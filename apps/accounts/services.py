@@ -9,15 +9,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.audit.services import log_change, snapshot
 from apps.core.access import active_grant, can, can_in_unit, forget_grant
 from apps.core.errors import ConflictError
-from apps.core.perms import Perm
+from apps.core.perms import ADMIN_PERMS, Perm
+from apps.identity.phones import normalize_mobile
 from apps.orgs.models import OrgUnit
 
 from .models import Assignment, Role, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 
 def check_username(username: str) -> str:
@@ -39,12 +40,8 @@ def check_full_name(full_name: str) -> str:
 
 
 def check_mobile(mobile: str) -> str:
-    mobile = re.sub(r"[\s-]", "", mobile or "")
-    if mobile.startswith("+86"):
-        mobile = mobile[3:]
-    if mobile and not MOBILE_RE.match(mobile):
-        raise ValidationError("手机号码应为 11 位中国大陆手机号。", code="invalid")
-    return mobile
+    """An optional staff mobile, normalised to 11 digits (apps.identity)."""
+    return normalize_mobile(mobile) if (mobile or "").strip() else ""
 
 
 def check_email(email: str) -> str:
@@ -87,16 +84,20 @@ def do_create_user(
     password_validation.validate_password(password, user)
     user.set_password(password)
     user.save()
+    log_change(actor, user, {}, snapshot(user))
     return user
 
 
-def _bump(user: User, expected_version: int | None, **changes) -> None:
+def _bump(user: User, expected_version: int | None, actor=None, **changes) -> None:
+    """Write ``changes`` only if nobody changed the account since ``expected_version``; audit it."""
+    before = snapshot(user)
     rows = User.objects.filter(pk=user.pk)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
     if rows.update(version=F("version") + 1, **changes) != 1:
         raise ConflictError("该账号已被他人修改，请刷新页面后重试。")
     user.refresh_from_db()
+    log_change(actor, user, before, snapshot(user))
 
 
 @transaction.atomic
@@ -116,6 +117,7 @@ def do_update_user(
     _bump(
         user,
         expected_version,
+        actor,
         full_name=check_full_name(full_name),
         mobile=check_mobile(mobile),
         email=check_email(email),
@@ -132,7 +134,7 @@ def do_set_active(*, actor, user: User, active: bool, expected_version: int | No
         raise ValidationError("不能停用或启用自己的账号。", code="self")
     if user.is_active == active:
         raise ValidationError("该账号已是启用状态。" if active else "该账号已停用。", code="unchanged")
-    _bump(user, expected_version, is_active=active, deactivated_at=None if active else timezone.now())
+    _bump(user, expected_version, actor, is_active=active, deactivated_at=None if active else timezone.now())
     return user
 
 
@@ -141,13 +143,19 @@ def do_set_password(*, actor, user: User, password: str) -> User:
     """Set a new password for an account the actor manages."""
     _require_user_manage(actor, user)
     password_validation.validate_password(password, user)
+    before = {"password": user.password}
     user.set_password(password)
     user.save(update_fields=["password"])
+    log_change(actor, user, before, {"password": user.password}, purpose="重设密码")
     return user
 
 
 def check_role_grantable(actor, role: Role) -> None:
-    """A manager grants only roles whose permissions they hold; role maintainers grant any role."""
+    """A manager grants only roles whose administrative powers they hold; role maintainers grant any.
+
+    Service permissions are delegable (a street manager appoints a counsellor who reads notes the
+    manager does not); administrative ones are not, so no manager can mint a stronger manager.
+    """
     if actor is None:
         return
     grant = active_grant(actor)
@@ -155,7 +163,7 @@ def check_role_grantable(actor, role: Role) -> None:
         raise ValidationError("您无权分配角色。", code="forbidden")
     if Perm.ROLE_MANAGE in grant.permissions:
         return
-    if not set(role.permissions) <= grant.permissions:
+    if not (set(role.permissions) & ADMIN_PERMS) <= grant.permissions:
         raise ValidationError(f"您不能分配权限超出自身的角色“{role.name}”。", code="escalation")
 
 
@@ -185,6 +193,7 @@ def do_assign_role(*, actor, user: User, unit: OrgUnit, role: Role) -> Assignmen
     if Assignment.objects.filter(user=user, unit=unit, role=role).exists():
         raise ValidationError("该人员在此单位已有此角色。", code="duplicate")
     assignment = Assignment.objects.create(user=user, unit=unit, role=role, created_by=actor)
+    log_change(actor, assignment, {}, snapshot(assignment))
     forget_grant(user)
     return assignment
 
@@ -196,6 +205,7 @@ def do_revoke_assignment(*, actor, assignment: Assignment) -> None:
     _require_user_manage_in(actor, assignment.unit)
     if actor is not None and assignment.user_id == actor.pk and active_grant(actor).assignment_id == assignment.pk:
         raise ValidationError("不能撤销您当前正在使用的角色。", code="own_grant")
+    log_change(actor, assignment, snapshot(assignment), {})
     assignment.delete()
     forget_grant(assignment.user)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import security_views, views
 
 app_name = "accounts"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("switch/", views.switch_assignment, name="switch"),
     path("me/", views.profile, name="profile"),
+    path("me/token/", views.api_token, name="api-token"),
     path("users/", views.user_list, name="user-list"),
     path("users/new/", views.user_create, name="user-create"),
     path("users/<int:pk>/", views.user_detail, name="user-detail"),
@@ -19,4 +20,10 @@ urlpatterns = [
     path("users/<int:pk>/assign/", views.user_assign, name="user-assign"),
     path("assignments/<int:pk>/revoke/", views.assignment_revoke, name="assignment-revoke"),
     path("roles/", views.role_list, name="role-list"),
+    path("2fa/setup/", security_views.two_factor_setup, name="two-factor-setup"),
+    path("2fa/verify/", security_views.two_factor_verify, name="two-factor-verify"),
+    path("reauth/", security_views.reauth, name="reauth"),
+    path("lockouts/", security_views.lockouts, name="lockouts"),
+    path("lockouts/reset/", security_views.lockout_reset, name="lockout-reset"),
+    path("users/<int:pk>/2fa-reset/", security_views.two_factor_reset, name="two-factor-reset"),
 ]

@@ -16,6 +16,7 @@ from apps.core.perms import Perm, login_only, public, requires
 from . import selectors, services
 from .forms import AssignForm, LoginForm, PasswordForm, UserCreateForm, UserEditForm, VersionForm
 from .models import Assignment, User
+from .security import has_device, recent_auth_required
 
 login_view = public(auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm))
 logout_view = public(auth_views.LogoutView.as_view())
@@ -45,30 +46,37 @@ def switch_assignment(request):
 @login_only
 @require_http_methods(["GET", "POST"])
 def profile(request):
-    """The user's own account: assignments, password and API token."""
+    """The user's own account: assignments, password, second factor and API token."""
     form = PasswordChangeForm(request.user, request.POST or None)
-    if request.method == "POST" and request.POST.get("action") == "password" and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         form.save()
         update_session_auth_hash(request, form.user)
         messages.success(request, "密码已修改。")
         return redirect("accounts:profile")
-    token = Token.objects.filter(user=request.user).first()
-    new_token = None
-    if request.method == "POST" and request.POST.get("action") == "token-create":
-        Token.objects.filter(user=request.user).delete()
-        new_token = Token.objects.create(user=request.user).key
-        token = None
-    elif request.method == "POST" and request.POST.get("action") == "token-revoke":
-        Token.objects.filter(user=request.user).delete()
-        messages.success(request, "API 令牌已作废。")
-        return redirect("accounts:profile")
     context = {
         "form": form,
         "assignments": selectors.my_assignments(request.user),
-        "has_token": token is not None,
-        "new_token": new_token,
+        "has_token": Token.objects.filter(user=request.user).exists(),
+        "has_device": has_device(request.user),
     }
     return render(request, "accounts/profile.html", context)
+
+
+@login_only
+@recent_auth_required
+@require_http_methods(["GET", "POST"])
+def api_token(request):
+    """Create or revoke the user's API token; needs the password again, the key is shown once."""
+    new_token = None
+    if request.method == "POST" and request.POST.get("action") == "create":
+        Token.objects.filter(user=request.user).delete()
+        new_token = Token.objects.create(user=request.user).key
+    elif request.method == "POST" and request.POST.get("action") == "revoke":
+        Token.objects.filter(user=request.user).delete()
+        messages.success(request, "API 令牌已作废。")
+        return redirect("accounts:profile")
+    context = {"new_token": new_token, "has_token": Token.objects.filter(user=request.user).exists()}
+    return render(request, "accounts/api_token.html", context)
 
 
 @requires(Perm.USER_VIEW)
@@ -82,6 +90,7 @@ def user_list(request):
         "filters": filters,
         "units": selectors.filter_units(request.user),
         "selected_unit": int(filters["unit"]) if filters["unit"] else None,
+        "can_export": can(request.user, Perm.EXPORT_XLSX),
         "can_manage": can(request.user, Perm.USER_MANAGE),
     }
     return render(request, "accounts/user_list.html", context)
@@ -109,6 +118,7 @@ def user_detail(request, pk):
         "can_manage": can_manage,
         "assign_form": AssignForm(units=selectors.manageable_units(request.user)) if can_manage else None,
         "password_form": PasswordForm() if can_manage else None,
+        "can_reset_2fa": can(request.user, Perm.SECURITY_MANAGE),
     }
     return render(request, "accounts/user_detail.html", context)
 

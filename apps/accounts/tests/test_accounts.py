@@ -60,7 +60,7 @@ def test_disabled_account_sees_nothing(tree, district_admin, counsellor_a):
         ("username", "counsellor_a", "已被使用"),
         ("full_name", "", "请填写姓名"),
         ("full_name", "名" * 51, "不能超过 50"),
-        ("mobile", "12345", "11 位"),
+        ("mobile", "12345", "手机号码"),
         ("email", "not-an-email", "邮箱"),
         ("password", "Ab1!", "太短"),
         ("password", "abcdefghijkl", "至少三类"),
@@ -144,3 +144,18 @@ def test_concurrent_edit_is_a_conflict(tree, street_manager, counsellor_a):
 def test_superuser_flag_grants_nothing(tree):
     su = make_user("su", tree.city, None, is_superuser=True, is_staff=True)
     assert not can(su, Perm.ORG_VIEW)
+
+
+def test_account_changes_are_audited_with_passwords_hidden(tree, street_manager, counsellor_a):
+    """X-4: account changes are audited; password hashes never reach the log."""
+    from apps.audit.models import AuditEntry
+
+    start = AuditEntry.objects.count()
+    services.do_set_password(actor=street_manager, user=counsellor_a, password="New-Password-2026")
+    services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c2, role=role("counsellor"))
+    services.do_set_active(actor=street_manager, user=counsellor_a, active=False)
+    entries = list(AuditEntry.objects.order_by("seq")[start:])
+    assert [e.object_type for e in entries] == ["accounts.user", "accounts.assignment", "accounts.user"]
+    assert entries[0].changes["password"] == {"before": "***", "after": "***"}
+    assert "argon2" not in str([e.changes for e in entries])
+    assert entries[2].changes["is_active"] == {"before": True, "after": False}

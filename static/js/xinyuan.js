@@ -1,0 +1,26 @@
+// Page behaviour without inline scripts, so the Content-Security-Policy can forbid them.
+(function () {
+  "use strict";
+  // <select data-autosubmit> submits its form when changed (unit switcher, language).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) {
+      el.form.submit();
+    }
+  });
+  // <form data-confirm="…"> asks before submitting.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  }, true);
+  // A [data-remove-after-load] button (tree expanders) disappears once its content has arrived.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var el = event.detail && event.detail.elt;
+    if (el && el.hasAttribute && el.hasAttribute("data-remove-after-load") && event.detail.successful) {
+      el.remove();
+    }
+  });
+})();
