@@ -1,0 +1,48 @@
+from django import forms
+
+from apps.orgs.models import OrgUnit
+
+from .choices import Education, EmergencyReason, Gender, PoliticalStatus
+from .models import ServiceTargetCategory
+
+_select = {"class": "form-select"}
+
+
+class ClientForm(forms.Form):
+    """The identity part of the registration form (Appendix C); optional fields stay optional (S-PRIN-6)."""
+
+    unit = forms.ModelChoiceField(label="所属单位", queryset=OrgUnit.objects.none())
+    name = forms.CharField(label="姓名", max_length=50)
+    id_number = forms.CharField(
+        label="身份证号码", max_length=18, required=False, help_text="填写后自动得出出生日期和性别"
+    )
+    gender = forms.ChoiceField(label="性别", choices=Gender.choices, initial=Gender.UNKNOWN)
+    birth_date = forms.DateField(label="出生日期", required=False, help_text="格式：2001-05-01")
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    address = forms.CharField(label="住址", max_length=200, required=False)
+    employer = forms.CharField(label="工作单位", max_length=100, required=False)
+    ethnicity = forms.CharField(label="民族", max_length=20, required=False)
+    native_place = forms.CharField(label="籍贯", max_length=50, required=False)
+    education = forms.ChoiceField(label="文化程度", choices=[("", "—")] + Education.choices, required=False)
+    political_status = forms.ChoiceField(
+        label="政治面貌", choices=[("", "—")] + PoliticalStatus.choices, required=False
+    )
+    religion = forms.CharField(label="宗教信仰", max_length=20, required=False)
+    categories = forms.ModelMultipleChoiceField(
+        label="服务对象类别",
+        queryset=ServiceTargetCategory.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
+        self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
+
+
+class EmergencyForm(forms.Form):
+    identifier = forms.CharField(label="身份证号码或手机号码", max_length=20)
+    reason = forms.ChoiceField(label="事由类别", choices=EmergencyReason.choices, widget=forms.Select(attrs=_select))
+    reason_text = forms.CharField(label="事由说明", max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "clients"
+
+urlpatterns = [
+    path("", views.client_list, name="client-list"),
+    path("new/", views.client_create, name="client-create"),
+    path("<int:pk>/", views.client_detail, name="client-detail"),
+    path("<int:pk>/edit/", views.client_edit, name="client-edit"),
+    path("<int:pk>/unmask/", views.client_unmask, name="client-unmask"),
+    path("emergency/", views.emergency, name="emergency"),
+]
