@@ -14,6 +14,7 @@ A new URL must be described in ``TARGETS`` below (how to point it at an object i
 otherwise this test fails — so nobody can add an endpoint without joining the matrix.
 """
 
+import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Target:
     kwargs: Callable | None = None  # (world, unit) -> URL kwargs; None for collection URLs
     body: Callable | None = None  # (world, unit) -> POST body that targets that unit
     global_object: bool = False  # not unit-owned (e.g. roles): position does not matter
+    foreign_object: bool = False  # owned by another person (their notification, their export): always denied
 
 
 def unit_pk(world, unit):
@@ -55,6 +57,51 @@ def user_pk(world, unit):
 
 def assignment_pk(world, unit):
     return {"pk": world.resident_assignment[unit.pk].pk}
+
+
+def override_pk(world, unit):
+    from apps.workdays.models import CalendarOverride
+
+    row, _ = CalendarOverride.objects.get_or_create(
+        date=datetime.date(2099, 1, 1), defaults={"is_workday": False, "name": "矩阵"}
+    )
+    return {"pk": row.pk}
+
+
+def notification_pk(world, unit):
+    from apps.notifications.models import Notification
+
+    row = Notification.objects.create(recipient=world.resident[unit.pk], title="矩阵通知", body="")
+    return {"pk": row.pk}
+
+
+def export_pk(world, unit):
+    from django.utils import timezone
+
+    from apps.exports.models import ExportJob
+
+    resident = world.resident[unit.pk]
+    row = ExportJob.objects.create(
+        requested_by=resident,
+        unit=unit,
+        unit_path=unit.path,
+        dataset="users",
+        format="xlsx",
+        reason="矩阵测试",
+        expires_at=timezone.now(),
+    )
+    return {"pk": row.pk}
+
+
+def audit_pk(world, unit):
+    from apps.audit.services import log_event
+
+    entry = log_event(actor=None, action="other", unit=unit, label="矩阵审计条目")
+    return {"pk": entry.pk}
+
+
+def client_pk(world, unit):
+    return {"pk": world.client[unit.pk].pk}
 
 
 def role_pk(world, unit):
@@ -78,6 +125,13 @@ TARGETS: dict[str, Target] = {
     "accounts:user-assign": Target(user_pk),
     "accounts:assignment-revoke": Target(assignment_pk),
     "accounts:role-list": Target(),
+    "accounts:api-token": Target(),
+    "accounts:two-factor-setup": Target(),
+    "accounts:two-factor-verify": Target(),
+    "accounts:reauth": Target(),
+    "accounts:lockouts": Target(),
+    "accounts:lockout-reset": Target(),
+    "accounts:two-factor-reset": Target(user_pk),
     "orgs:home": Target(),
     "orgs:unit-detail": Target(unit_pk),
     "orgs:unit-children": Target(unit_pk),
@@ -106,6 +160,48 @@ TARGETS: dict[str, Target] = {
     "assignment-detail": Target(assignment_pk),
     "role-list": Target(),
     "role-detail": Target(role_pk, global_object=True),
+    # clients
+    "clients:client-list": Target(),
+    "clients:client-create": Target(body=lambda w, u: {"unit": u.pk, "name": "矩阵新来访者"}),
+    "clients:client-detail": Target(client_pk),
+    "clients:client-edit": Target(client_pk),
+    "clients:client-unmask": Target(client_pk),
+    "clients:emergency": Target(),
+    "client-list": Target(body=lambda w, u: {"unit": u.pk, "name": "矩阵接口来访者"}),
+    "client-detail": Target(client_pk),
+    # audit
+    "audit:entry-list": Target(),
+    "audit:entry-detail": Target(audit_pk),
+    "audit:entry-export": Target(),
+    "audit:verify": Target(),
+    "auditentry-list": Target(),
+    "auditentry-detail": Target(audit_pk),
+    # exports
+    "exports:job-list": Target(),
+    "exports:request-xlsx": Target(lambda w, u: {"dataset": "users"}, global_object=True),
+    "exports:request-csv": Target(lambda w, u: {"dataset": "org_units"}, global_object=True),
+    "exports:download": Target(export_pk, foreign_object=True),
+    # notifications: a person sees only their own
+    "notifications:inbox": Target(),
+    "notifications:mark-all-read": Target(),
+    "notifications:mark-read": Target(notification_pk, foreign_object=True),
+    "notification-list": Target(),
+    "notification-read-all": Target(),
+    "notification-unread-count": Target(),
+    "notification-detail": Target(notification_pk, foreign_object=True),
+    "notification-read": Target(notification_pk, foreign_object=True),
+    # working-day calendar
+    "workdays:override-list": Target(),
+    "workdays:override-create": Target(),
+    "workdays:override-edit": Target(override_pk, global_object=True),
+    "workdays:override-delete": Target(override_pk, global_object=True),
+    "workdays:override-import": Target(),
+    "workdays:year": Target(lambda w, u: {"year": 2025}, global_object=True),
+    "workdays:calculator": Target(),
+    "calendar-override-list": Target(),
+    "calendar-override-detail": Target(override_pk, global_object=True),
+    "calendar-override-import-notice": Target(),
+    "workday-deadline": Target(),
 }
 
 
@@ -128,9 +224,16 @@ class World:
             user = make_user(f"resident_{position}", unit, None, full_name=f"驻留{position}")
             self.resident[unit.pk] = user
             self.resident_assignment[unit.pk] = Assignment.objects.create(user=user, unit=unit, role=volunteer)
+        from apps.clients.services import do_register_client
+
+        self.client = {
+            unit.pk: do_register_client(actor=None, unit=unit, data={"name": f"矩阵来访者{position}"})
+            for position, unit in self.units.items()
+        }
         # Strings that must never appear to a user assigned at ``own``.
         self.markers = [tree.s2.name, tree.c3.name, tree.district.name, tree.other.name, tree.city.name]
         self.markers += [f"resident_{p}" for p in ("sibling", "parent", "other")]
+        self.markers += [f"矩阵来访者{p}" for p in ("sibling", "parent", "other")]
 
 
 def url_cases():
@@ -173,6 +276,8 @@ def expected_allowed(permission: str, perms: frozenset, position: str | None, ta
     if permission == PUBLIC:
         return True
     if anonymous:
+        return False
+    if target.foreign_object:
         return False
     if permission == AUTHENTICATED:
         return True
@@ -302,6 +407,15 @@ def test_denied_creates_write_nothing_outside_scope(tree):
             {"parent": unit.pk, "kind": "community_room", "name": f"越权{position}", "code": f"MX-{position}"},
             content_type="application/json",
         )
+        client.post("/clients/new/", {"unit": unit.pk, "name": f"越权来访者{position}", "gender": "unknown"})
+        client.post(
+            "/api/clients/", {"unit": unit.pk, "name": f"越权来访者{position}"}, content_type="application/json"
+        )
+    from apps.clients.models import Client as ClientRecord
+    from apps.core.scoping import unscoped
+
+    with unscoped("test assertion over every unit"):
+        assert ClientRecord.objects.count() == 5  # the World's own, one per unit
     assert not User.objects.filter(username__startswith="mx_").exclude(username="mx_manager").exists()
     assert not User.objects.filter(username__startswith="mxa_").exists()
     assert not OrgUnit.objects.filter(code__startswith="MX-").exists()

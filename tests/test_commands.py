@@ -84,3 +84,28 @@ def test_city_scale_builder_keeps_paths_consistent():
     from apps.orgs.services import do_create_unit
 
     do_create_unit(actor=None, parent=OrgUnit.objects.get(code="CITY"), kind="district_centre", name="新区", code="N")
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    """`manage.py check --deploy` passes with production settings: no warnings at all."""
+    import base64
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    env.update(
+        XINYUAN_ENV="production",
+        SECRET_KEY="p" * 30 + "roduction-secret-key-for-the-check-only",
+        ALLOWED_HOSTS="xinyuan.example.gov.cn",
+        XINYUAN_FIELD_KEYS="k1:" + base64.b64encode(b"f" * 32).decode(),
+        XINYUAN_INDEX_KEY=base64.b64encode(b"i" * 32).decode(),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        XINYUAN_VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -5,6 +5,7 @@ huey on SQLite); production sets XINYUAN_ENV=production and must supply a real s
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -75,9 +76,20 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "huey.contrib.djhuey",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "apps.core",
     "apps.orgs",
     "apps.accounts",
+    "apps.exports",
+    "apps.clients",
+    "apps.backups",
+    "apps.audit",
+    "apps.vault",
+    "apps.notifications",
+    "apps.workdays",
 ]
 
 MIDDLEWARE = [
@@ -88,9 +100,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "apps.accounts.middleware.ActiveAssignmentMiddleware",
+    "apps.audit.middleware.AuditDenialMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.accounts.security.SessionPolicyMiddleware",
+    "apps.core.middleware.SecurityHeadersMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "xinyuan.urls"
@@ -108,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.shell",
+                "apps.notifications.context_processors.unread",
             ],
         },
     },
@@ -133,6 +151,11 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked accounts
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -173,7 +196,28 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = VAR_DIR / "media"
 
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600)
+# Login security (MLPS level 3); the rules live in apps/accounts/security.py.
+SESSION_ABSOLUTE_LIFETIME = env_int("SESSION_ABSOLUTE_LIFETIME", 10 * 3600)  # seconds after login
+IDLE_TIMEOUT = env_int("IDLE_TIMEOUT", 30 * 60)  # seconds without a request
+IDLE_TIMEOUT_NOTES = env_int("IDLE_TIMEOUT_NOTES", 15 * 60)  # for accounts that see counselling notes
+REAUTH_MAX_AGE = env_int("REAUTH_MAX_AGE", 5 * 60)  # password entered again before exports, unmasking
+TWO_FACTOR_MANDATORY = env_bool("TWO_FACTOR_MANDATORY", PRODUCTION)
+OTP_TOTP_ISSUER = "心援 Xinyuan"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+# Per account, not per address: offices share one NAT address, and locking it would lock out the office.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+CSP = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
@@ -230,5 +274,73 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Bulk exports (apps.exports): encrypted archives under var/, purged after this many days.
+EXPORT_DIR = env_str("EXPORT_DIR", str(VAR_DIR / "exports"))
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7)
+
 # Keyset pages: rows per page on lists.
 PAGE_SIZE = 50
+
+# --- notifications ---
+# In-app inbox, SMS and e-mail (apps.notifications); operator guide: docs/notifications.md.
+NOTIFY_SMS_BACKEND = env_str("NOTIFY_SMS_BACKEND", "apps.notifications.backends.ConsoleSmsBackend")
+NOTIFY_SMS_FILE_PATH = env_str("NOTIFY_SMS_FILE_PATH", str(VAR_DIR / "sms.log"))
+NOTIFY_SMS_TIMEOUT = env_int("NOTIFY_SMS_TIMEOUT", 10)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 3)
+NOTIFY_RETRY_DELAY = env_int("NOTIFY_RETRY_DELAY", 60)  # seconds, times the attempt number
+NOTIFY_SITE_URL = env_str("NOTIFY_SITE_URL")  # e.g. https://xinyuan.example.gov.cn, for links in e-mail
+NOTIFY_ALIYUN_ACCESS_KEY_ID = env_str("NOTIFY_ALIYUN_ACCESS_KEY_ID")
+NOTIFY_ALIYUN_ACCESS_KEY_SECRET = env_str("NOTIFY_ALIYUN_ACCESS_KEY_SECRET")
+NOTIFY_ALIYUN_SIGN_NAME = env_str("NOTIFY_ALIYUN_SIGN_NAME")
+NOTIFY_ALIYUN_ENDPOINT = env_str("NOTIFY_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+NOTIFY_ALIYUN_REGION = env_str("NOTIFY_ALIYUN_REGION", "cn-hangzhou")
+# "appointment_reminder=SMS_123,generic=SMS_456": our template code = Aliyun template code.
+NOTIFY_ALIYUN_TEMPLATE_CODES = {}
+for _pair in env_list("NOTIFY_ALIYUN_TEMPLATE_CODES"):
+    _code, _sep, _aliyun = (part.strip() for part in _pair.partition("="))
+    if not (_code and _sep and _aliyun):
+        raise ImproperlyConfigured(f"NOTIFY_ALIYUN_TEMPLATE_CODES: expected code=SMS_xxx, not {_pair!r}")
+    NOTIFY_ALIYUN_TEMPLATE_CODES[_code] = _aliyun
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # for ...filebased.EmailBackend
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "xinyuan@localhost")
+
+# --- vault ---
+# Sensitive-field encryption keys (apps.vault; operator guide docs/vault.md). XINYUAN_FIELD_KEYS is
+# "keyid:base64key,..." (the first key encrypts, the rest only decrypt), XINYUAN_INDEX_KEY keys the
+# blind index, XINYUAN_INDEX_KEY_PREVIOUS is set only while the index key changes. Parsed here so a
+# missing key in production or a malformed key anywhere stops start-up; development derives
+# labelled "dev-only" keys from SECRET_KEY.
+from apps.vault.keys import keys_from_environment  # noqa: E402 - the vault block stays at the end
+
+_vault_keys = keys_from_environment(os.environ, production=PRODUCTION, secret_key=SECRET_KEY)
+VAULT_FIELD_KEYS = _vault_keys.field_keys
+VAULT_INDEX_KEY = _vault_keys.index_key
+VAULT_INDEX_KEY_PREVIOUS = _vault_keys.index_key_previous
+VAULT_DEVELOPMENT_KEYS = _vault_keys.development
+del _vault_keys
+
+# --- audit ---
+# Tamper-evident audit log (apps.audit; operator guide docs/audit.md). The head file records the
+# last verified chain head outside the database; copy it to write-once storage daily.
+AUDIT_HEAD_FILE = Path(env_str("AUDIT_HEAD_FILE", str(VAR_DIR / "audit-head.json")))
+# Take the client IP from the first X-Forwarded-For hop. Only behind a reverse proxy that sets
+# the header itself: otherwise any client could write any address into the log.
+AUDIT_TRUST_X_FORWARDED_FOR = env_bool("AUDIT_TRUST_X_FORWARDED_FOR", False)
+
+# --- backups ---
+# Encrypted database backups (apps.backups; operator guide docs/backups.md). XINYUAN_BACKUP_KEY is
+# the base64 of 32 random bytes; it is parsed only by the backup/restore commands, so production
+# without it still serves the web app and only the backup commands refuse. Keep the key away from
+# the backup files.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEY = env_str("XINYUAN_BACKUP_KEY")
+BACKUP_PG_DUMP = env_str("BACKUP_PG_DUMP", "pg_dump")  # same major version as the server
+BACKUP_PG_RESTORE = env_str("BACKUP_PG_RESTORE", "pg_restore")

@@ -118,7 +118,9 @@ def scope(queryset: QuerySet, user, perm: str, path_field: str | None = None) ->
     field = path_field or getattr(queryset.model, "scope_path_field", None)
     if field is None:
         raise TypeError(f"{queryset.model.__name__} declares no scope_path_field")
-    return queryset.filter(**{f"{field}__startswith": grant.unit_path})
+    rows = queryset.filter(**{f"{field}__startswith": grant.unit_path})
+    # Client-data querysets (apps.core.scoping) refuse to run until marked as scoped.
+    return rows.mark_scoped() if hasattr(rows, "mark_scoped") else rows
 
 
 def access_by_id(queryset: QuerySet, pk, user, perm: str):

@@ -25,14 +25,26 @@ class MenuSection:
 
 MENU: list[MenuSection] = [
     MenuSection(_("工作台"), (MenuItem(_("首页"), "core:home", "house", AUTHENTICATED),)),
+    MenuSection(_("服务对象"), (MenuItem(_("来访者"), "clients:client-list", "person-vcard", Perm.CLIENT_VIEW),)),
     MenuSection(
-        "组织与人员",
+        _("组织与人员"),
         (
             MenuItem(_("组织架构"), "orgs:home", "diagram-3", Perm.ORG_VIEW),
             MenuItem(_("人员账号"), "accounts:user-list", "people", Perm.USER_VIEW),
             MenuItem(_("角色与权限"), "accounts:role-list", "shield-lock", Perm.ROLE_VIEW),
         ),
     ),
+    MenuSection(
+        _("安全审计"),
+        (
+            MenuItem(_("审计日志"), "audit:entry-list", "journal-text", Perm.AUDIT_VIEW),
+            MenuItem(_("登录锁定"), "accounts:lockouts", "lock", Perm.SECURITY_MANAGE),
+        ),
+    ),
+    MenuSection(
+        _("工作日历"), (MenuItem(_("节假日日历"), "workdays:override-list", "calendar3", Perm.CALENDAR_MANAGE),)
+    ),
+    MenuSection(_("数据导出"), (MenuItem(_("我的导出"), "exports:job-list", "download", AUTHENTICATED),)),
     MenuSection(_("接口"), (MenuItem(_("API 文档"), "api-docs", "code-square", AUTHENTICATED),)),
 ]
 

@@ -34,20 +34,26 @@ def _cursor(value) -> int | None:
     return number if number > 0 else None
 
 
-def keyset_page(queryset: QuerySet, request, per_page: int | None = None) -> KeysetPage:
-    """Return one page of ``queryset`` by ascending id, driven by ``after`` / ``before`` GET params."""
+def keyset_page(queryset: QuerySet, request, per_page: int | None = None, descending: bool = False) -> KeysetPage:
+    """Return one page of ``queryset`` by ascending id, driven by ``after`` / ``before`` GET params.
+
+    With ``descending`` the rows run newest (highest id) first; ``after`` still means "the page
+    that follows in display order".
+    """
     per_page = per_page or settings.PAGE_SIZE
     after = _cursor(request.GET.get("after"))
     before = _cursor(request.GET.get("before"))
+    order, reverse_order = ("-pk", "pk") if descending else ("pk", "-pk")
+    following, preceding = ("pk__lt", "pk__gt") if descending else ("pk__gt", "pk__lt")
     if before:
-        rows = list(queryset.filter(pk__lt=before).order_by("-pk")[: per_page + 1])
+        rows = list(queryset.filter(**{preceding: before}).order_by(reverse_order)[: per_page + 1])
         has_previous = len(rows) > per_page
         items = list(reversed(rows[:per_page]))
         has_next = True
     else:
         if after:
-            queryset = queryset.filter(pk__gt=after)
-        rows = list(queryset.order_by("pk")[: per_page + 1])
+            queryset = queryset.filter(**{following: after})
+        rows = list(queryset.order_by(order)[: per_page + 1])
         has_next = len(rows) > per_page
         items = rows[:per_page]
         has_previous = after is not None

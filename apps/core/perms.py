@@ -28,6 +28,47 @@ class Perm(models.TextChoices):
     ROLE_MANAGE = "role.manage", "维护角色"
     SECURITY_MANAGE = "security.manage", "安全管理"
     AUDIT_VIEW = "audit.view", "查看审计日志"
+    CLIENT_VIEW = "client.view", "查看来访者身份信息"
+    NOTE_VIEW = "note.view", "查看咨询记录"
+    CLIENT_MANAGE = "client.manage", "登记与维护来访者"
+    CLIENT_UNMASK = "client.unmask", "查看完整身份证号与电话"
+    EMERGENCY_ACCESS = "client.emergency", "紧急调阅范围外来访者"
+    EXPORT_XLSX = "export.xlsx", "导出 Excel"
+    EXPORT_CSV = "export.csv", "导出 CSV"
+    CALENDAR_MANAGE = "calendar.manage", "维护节假日日历"
+
+
+# Holding any of these shows identified client data or governs security: such accounts need two
+# factors when settings.TWO_FACTOR_MANDATORY is on. Client modules add their permissions here.
+TWO_FACTOR_PERMS = frozenset(
+    {
+        Perm.CLIENT_VIEW,
+        Perm.CLIENT_MANAGE,
+        Perm.CLIENT_UNMASK,
+        Perm.EMERGENCY_ACCESS,
+        Perm.NOTE_VIEW,
+        Perm.AUDIT_VIEW,
+        Perm.SECURITY_MANAGE,
+    }
+)
+
+# Administrative powers: a manager may grant a role carrying one only if they hold it themselves.
+# Service permissions (seeing clients, notes) are delegable: a street manager appoints counsellors.
+ADMIN_PERMS = frozenset(
+    {
+        Perm.ORG_MANAGE,
+        Perm.USER_MANAGE,
+        Perm.ROLE_MANAGE,
+        Perm.SECURITY_MANAGE,
+        Perm.AUDIT_VIEW,
+        Perm.CALENDAR_MANAGE,
+        Perm.EXPORT_XLSX,
+        Perm.EXPORT_CSV,
+    }
+)
+
+# Holding any of these shows counselling notes: such sessions end after the shorter idle timeout.
+NOTE_PERMS = frozenset({Perm.NOTE_VIEW})
 
 
 def declare(permission: str):

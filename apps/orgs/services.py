@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from apps.audit.services import log_change, snapshot
 from apps.core.access import active_grant, can_in_unit
 from apps.core.errors import ConflictError
 from apps.core.perms import Perm
@@ -103,17 +104,20 @@ def do_create_unit(*, actor, parent: OrgUnit | None, kind: str, name: str, code:
     if parent is None:
         unit.tenant = unit
     OrgUnit.objects.filter(pk=unit.pk).update(path=unit.path, tenant=unit.tenant)
+    log_change(actor, unit, {}, snapshot(unit))
     return unit
 
 
-def _bump(unit: OrgUnit, expected_version: int | None, **changes) -> None:
-    """Write ``changes`` only if nobody changed the unit since ``expected_version`` was read."""
+def _bump(unit: OrgUnit, expected_version: int | None, actor=None, **changes) -> None:
+    """Write ``changes`` only if nobody changed the unit since ``expected_version`` was read; audit it."""
+    before = snapshot(unit)
     rows = OrgUnit.objects.filter(pk=unit.pk)
     if expected_version is not None:
         rows = rows.filter(version=expected_version)
     if rows.update(version=F("version") + 1, **changes) != 1:
         raise ConflictError("该单位已被他人修改，请刷新页面后重试。")
     unit.refresh_from_db()
+    log_change(actor, unit, before, snapshot(unit))
 
 
 @transaction.atomic
@@ -122,7 +126,7 @@ def do_rename_unit(*, actor, unit: OrgUnit, name: str, code: str, expected_versi
     _require_manage(actor, unit)
     name = check_unit_name(name, unit.parent, exclude_pk=unit.pk)
     code = check_unit_code(code, exclude_pk=unit.pk)
-    _bump(unit, expected_version, name=name, code=code)
+    _bump(unit, expected_version, actor, name=name, code=code)
     return unit
 
 
@@ -152,7 +156,7 @@ def do_move_unit(*, actor, unit: OrgUnit, new_parent: OrgUnit, expected_version:
     old_path = unit.path
     new_path = f"{new_parent.path}{unit.pk}{PATH_SEPARATOR}"
     depth_delta = new_parent.depth + 1 - unit.depth
-    _bump(unit, expected_version, parent=new_parent)
+    _bump(unit, expected_version, actor, parent=new_parent)
     subtree = OrgUnit.objects.filter(path__startswith=old_path)
     subtree.update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
@@ -160,6 +164,7 @@ def do_move_unit(*, actor, unit: OrgUnit, new_parent: OrgUnit, expected_version:
         tenant=new_parent.tenant_id,
     )
     unit.refresh_from_db()
+    log_change(actor, unit, {"path": old_path}, {"path": unit.path}, purpose="迁移单位及其全部下级单位")
     return unit
 
 
@@ -174,7 +179,7 @@ def do_deactivate_unit(*, actor, unit: OrgUnit, expected_version: int | None = N
     grant = active_grant(actor) if actor is not None else None
     if grant is not None and grant.unit_id == unit.pk:
         raise ValidationError("不能停用您当前所在的单位。", code="own_unit")
-    _bump(unit, expected_version, is_active=False)
+    _bump(unit, expected_version, actor, is_active=False)
     return unit
 
 
@@ -186,5 +191,5 @@ def do_reactivate_unit(*, actor, unit: OrgUnit, expected_version: int | None = N
         raise ValidationError("该单位已在启用中。", code="active")
     if unit.parent is not None and not unit.parent.is_active:
         raise ValidationError("上级单位已停用，请先启用上级单位。", code="inactive_parent")
-    _bump(unit, expected_version, is_active=True)
+    _bump(unit, expected_version, actor, is_active=True)
     return unit

@@ -111,3 +111,21 @@ def test_deactivate_rules(tree, district_admin):
 def test_assignment_at_inactive_unit_grants_nothing(tree, counsellor_a, district_admin):
     services.do_deactivate_unit(actor=district_admin, unit=tree.c1)
     assert not can(counsellor_a, Perm.ORG_VIEW)
+
+
+def test_every_change_is_audited(tree, district_admin):
+    """X-4: creating, renaming, moving and deactivating a unit each write an audit entry."""
+    from apps.audit.models import AuditEntry
+
+    start = AuditEntry.objects.count()
+    unit = services.do_create_unit(
+        actor=district_admin, parent=tree.s1, kind=UnitKind.COMMUNITY_ROOM, name="审计社区", code="AUD-1"
+    )
+    services.do_rename_unit(actor=district_admin, unit=unit, name="审计社区二", code="AUD-1")
+    services.do_move_unit(actor=district_admin, unit=unit, new_parent=tree.s2)
+    services.do_deactivate_unit(actor=district_admin, unit=unit)
+    entries = list(AuditEntry.objects.order_by("seq")[start:])
+    assert [e.action for e in entries] == ["create", "update", "update", "update", "update"]
+    rename = entries[1]
+    assert rename.actor == district_admin and rename.changes["name"] == {"before": "审计社区", "after": "审计社区二"}
+    assert all(e.object_id == str(unit.pk) for e in entries)

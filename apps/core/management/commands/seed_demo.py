@@ -90,7 +90,12 @@ class Command(BaseCommand):
             Assignment.objects.create(user=user, unit=units[unit_key], role=roles[role])
         for username, role, unit_key in EXTRA_ASSIGNMENTS:
             Assignment.objects.create(user=users[username], unit=units[unit_key], role=roles[role])
-        self.stdout.write(self.style.SUCCESS(f"已载入演示区与协会：{len(units)} 个单位，{len(users)} 个演示账号。"))
+        clients = seed_demo_clients(units)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"已载入演示区与协会：{len(units)} 个单位，{len(users)} 个演示账号，{clients} 名来访者。"
+            )
+        )
 
     # --- city scale, in bulk ---------------------------------------------------------------------
     def seed_city(self):
@@ -137,6 +142,64 @@ def build_demo_units() -> dict[str, OrgUnit]:
     for i, name in enumerate(ASSOCIATION_COMMITTEES, start=1):
         add(f"committee-{name}", association, UnitKind.COMMITTEE, name, f"DEMO-ASSOC-C{i}")
     return units
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = [
+    "建国",
+    "秀英",
+    "志强",
+    "桂兰",
+    "海燕",
+    "伟",
+    "芳",
+    "静",
+    "敏",
+    "磊",
+    "婷婷",
+    "浩然",
+    "子涵",
+    "雨欣",
+    "晓东",
+    "春梅",
+]
+
+
+def demo_id_number(rng, birth_year: int, male: bool) -> str:
+    """A checksum-valid resident ID number for demo people (Hangzhou Shangcheng region code)."""
+    from stdnum.cn import ric
+
+    body = f"330102{birth_year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(10, 99)}"
+    body += str(rng.choice([1, 3, 5, 7, 9]) if male else rng.choice([0, 2, 4, 6, 8]))
+    return body + ric.calc_check_digit(body + "0")
+
+
+def seed_demo_clients(units: dict, per_community: int = 6) -> int:
+    """Register a few plausible clients in every community room, through the normal service."""
+    import random
+
+    from apps.clients.models import ServiceTargetCategory
+    from apps.clients.services import do_register_client
+
+    rng = random.Random(2026)  # noqa: S311 - demo data, reproducible
+    categories = list(ServiceTargetCategory.objects.all())
+    count = 0
+    for key, unit in units.items():
+        if not key.startswith("community-"):
+            continue
+        for _ in range(per_community):
+            male = rng.random() < 0.5
+            data = {
+                "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                "id_number": demo_id_number(rng, rng.randint(1950, 2008), male),
+                "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
+                "address": f"{unit.name[:-7]}{rng.randint(1, 30)}幢{rng.randint(1, 6)}单元{rng.randint(101, 1202)}室",
+                "ethnicity": "汉族",
+                "education": rng.choice(["junior", "senior", "college", "bachelor"]),
+            }
+            do_register_client(actor=None, unit=unit, data=data, categories=rng.sample(categories, rng.randint(1, 2)))
+            count += 1
+    return count
 
 
 def build_city(districts: int = 13, streets: int = 190, communities: int = 3000, staff_per_community: int = 10):
