@@ -1,5 +1,6 @@
 """Client register basics: scoped by construction, encrypted identifiers, audited reads, break the glass."""
 
+import json
 import time
 
 import pytest
@@ -169,3 +170,38 @@ def test_audit_never_holds_encrypted_values_in_clear(clients):
     assert "张三丰" not in text and ID_A not in text and "13800138000" not in text
     assert entry.changes["name"]["after"] == "***"
     assert entry.changes["id_number"]["after"] == "3301**********418X"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_canary_client_leaves_no_plaintext_anywhere(tree, street_manager, caplog, tmp_path):
+    """X-4, S-PRIN-3: a client registered, read and unmasked through the real pages leaves 0 plaintext
+    hits in the whole database (every table, the audit log included) and in the logs."""
+    from apps.vault.tests.test_canary import database_bytes
+
+    canary_name, canary_phone = "金丝雀甲乙丙", "13912345678"
+    canary_address = "CANARY-ADDRESS-7731"
+    http = browser(street_manager)
+    response = http.post(
+        "/clients/new/",
+        {
+            "unit": tree.c1.pk,
+            "name": canary_name,
+            "id_number": ID_A,
+            "phone": canary_phone,
+            "address": canary_address,
+            "gender": "unknown",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:300]
+    client_url = response.url
+    assert canary_name in http.get(client_url).content.decode()
+    assert ID_A in http.get(f"{client_url}unmask/").content.decode()
+    dump = database_bytes(tmp_path)
+    for canary in (canary_name, ID_A, canary_phone, canary_address):
+        assert canary.encode() not in dump, canary
+        # JSON columns (the audit log's changes) store non-ASCII text as \uXXXX escapes
+        assert json.dumps(canary)[1:-1].encode() not in dump, canary
+    assert AuditEntry.objects.filter(object_type="clients.client").count() >= 3
+    logs = caplog.text
+    for canary in (canary_name, ID_A, canary_phone, canary_address):
+        assert canary not in logs
