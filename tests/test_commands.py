@@ -90,7 +90,9 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
     """`manage.py check --deploy` passes with production settings: no warnings at all."""
     import base64
 
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a deployment check.
+    dropped = ("DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         XINYUAN_ENV="production",
         SECRET_KEY="p" * 30 + "roduction-secret-key-for-the-check-only",
