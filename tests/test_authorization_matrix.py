@@ -16,8 +16,6 @@ otherwise this test fails — so nobody can add an endpoint without joining the 
 
 import datetime
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
@@ -28,6 +26,7 @@ from apps.accounts.models import Assignment, Role
 from apps.core.checks import declared_permissions, iter_patterns
 from apps.core.perms import AUTHENTICATED, PUBLIC
 from conftest import make_user
+from tests.authz import Target, app_targets
 
 POSITIONS = ("own", "child", "sibling", "parent", "other")
 IN_SCOPE = {"own", "child"}
@@ -35,16 +34,6 @@ IN_SCOPE = {"own", "child"}
 
 class Rollback(Exception):
     pass
-
-
-@dataclass
-class Target:
-    """How to aim a URL at an object located in a given unit."""
-
-    kwargs: Callable | None = None  # (world, unit) -> URL kwargs; None for collection URLs
-    body: Callable | None = None  # (world, unit) -> POST body that targets that unit
-    global_object: bool = False  # not unit-owned (e.g. roles): position does not matter
-    foreign_object: bool = False  # owned by another person (their notification, their export): always denied
 
 
 def unit_pk(world, unit):
@@ -203,6 +192,9 @@ TARGETS: dict[str, Target] = {
     "calendar-override-import-notice": Target(),
     "workday-deadline": Target(),
 }
+
+
+TARGETS.update(app_targets())
 
 
 class World:

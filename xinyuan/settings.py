@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.exports",
     "apps.clients",
+    "apps.casework",
     "apps.backups",
     "apps.audit",
     "apps.vault",
