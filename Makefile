@@ -7,10 +7,10 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/xinyuan
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test assets chromium migrate demo lint check test-sqlite test-postgres bench clean
+.PHONY: run test install install-test assets pdf-deps chromium migrate demo lint check test-sqlite test-postgres bench clean
 
 ## make run: install everything, migrate the embedded SQLite database, load demo data once, serve.
-run: install assets
+run: install assets pdf-deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v0
@@ -21,7 +21,7 @@ run: install assets
 	HOST=$(HOST) PORT=$(PORT) bin/serve
 
 ## make test: install what the tests need, then lint, check and run the whole suite on SQLite and PostgreSQL.
-test: install-test assets chromium lint check test-sqlite test-postgres
+test: install-test assets pdf-deps chromium lint check test-sqlite test-postgres
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -39,10 +39,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Debian's Chromium (Playwright drives it; no browser downloads) and CJK fonts for screenshots and PDFs.
+# Pango and Noto CJK fonts: WeasyPrint prints the forms with correct Chinese glyphs.
+pdf-deps:
+	@(ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -q "Noto Sans CJK") || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null)
+
+# Debian's Chromium (Playwright drives it; no browser downloads) and poppler (PDF pages to text and PNG).
 chromium:
-	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
+	@(command -v chromium >/dev/null && command -v pdftoppm >/dev/null) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 lint:
 	$(VENV)/bin/ruff check .

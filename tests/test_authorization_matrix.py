@@ -156,6 +156,9 @@ TARGETS: dict[str, Target] = {
     "clients:client-edit": Target(client_pk),
     "clients:client-unmask": Target(client_pk),
     "clients:emergency": Target(),
+    "clients:client-transfer": Target(client_pk),
+    "clients:client-merge": Target(client_pk),
+    "clients:registration-form": Target(client_pk),
     "client-list": Target(body=lambda w, u: {"unit": u.pk, "name": "矩阵接口来访者"}),
     "client-detail": Target(client_pk),
     # audit

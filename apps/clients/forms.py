@@ -34,12 +34,35 @@ class ClientForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    guardian_name = forms.CharField(label="监护人姓名", max_length=50, required=False, help_text="未满 14 周岁必填")
+    guardian_relationship = forms.CharField(label="监护人与来访者关系", max_length=20, required=False)
+    guardian_phone = forms.CharField(label="监护人电话", max_length=20, required=False)
+    guardian_consent = forms.BooleanField(label="监护人已阅读告知书并同意登记", required=False)
+    confirm_new = forms.BooleanField(label="已核对疑似重复记录，确认是不同的人，仍然登记", required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    GUARDIAN_FIELDS = ("guardian_name", "guardian_relationship", "guardian_phone", "guardian_consent")
 
     def __init__(self, *args, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
+
+
+class TransferForm(forms.Form):
+    to_unit = forms.ModelChoiceField(label="接收单位", queryset=OrgUnit.objects.none())
+    reason = forms.CharField(label="移交原因", max_length=200)
+    handover_notes = forms.CharField(label="交接说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_unit"].queryset = units if units is not None else OrgUnit.objects.none()
+        self.fields["to_unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
+
+
+class MergeForm(forms.Form):
+    duplicate = forms.IntegerField(label="重复记录的来访者编号", min_value=1)
+    reason = forms.CharField(label="合并原因", max_length=200)
 
 
 class EmergencyForm(forms.Form):

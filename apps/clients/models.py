@@ -70,6 +70,9 @@ class Client(VaultModel):
     )
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="已合并到"
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
 
     objects = ClientManager()
@@ -113,3 +116,51 @@ class EmergencyAccess(models.Model):
 
     def __str__(self):
         return f"紧急调阅 #{self.pk}"
+
+
+class Guardian(VaultModel):
+    """A minor client's guardian (S-CLIENT-4): acts for the minor in every consent and request."""
+
+    scope_path_field = "client__unit_path"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="guardians", verbose_name="来访者")
+    name = EncryptedCharField("监护人姓名", max_length=50)
+    relationship = models.CharField("与来访者关系", max_length=20)
+    phone = EncryptedCharField("监护人电话", max_length=20)
+    phone_index = BlindIndexField(source="phone", normalizer=normalize_phone)
+    consent_given_at = models.DateTimeField("监护人同意时间", null=True, blank=True)
+    consent_notice_version = models.CharField("告知书版本", max_length=20, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="记录人"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "监护人"
+        verbose_name_plural = "监护人"
+
+    def __str__(self):
+        return f"监护人 #{self.pk}"
+
+
+class ClientTransfer(models.Model):
+    """A handover of a client who moved to another unit; the old unit loses access at that moment."""
+
+    scope_path_field = "to_unit__path"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="transfers", verbose_name="来访者")
+    from_unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name="移出单位")
+    to_unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name="接收单位")
+    reason = models.CharField("原因", max_length=200)
+    handover_notes = EncryptedTextField("交接说明", blank=True)
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="移交人"
+    )
+    happened_at = models.DateTimeField("移交时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "来访者移交"
+        verbose_name_plural = "来访者移交"
+
+    def __str__(self):
+        return f"移交 #{self.pk}"

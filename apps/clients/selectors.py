@@ -23,7 +23,7 @@ def visible_clients(user, perm: str = Perm.CLIENT_VIEW):
 def search_clients(user, q: str = "", category: str = ""):
     """Scoped clients matching ``q``: an ID number or a phone (exact), pinyin initials (prefix)
     or a full name (exact); anything else matches nothing rather than scanning."""
-    rows = visible_clients(user).select_related("unit")
+    rows = visible_clients(user).filter(merged_into__isnull=True).select_related("unit")
     q = (q or "").strip()
     if q:
         if ID_RE.match(q):

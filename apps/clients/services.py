@@ -19,7 +19,7 @@ from apps.identity.resident_id import validate_resident_id
 from apps.orgs.models import OrgUnit
 
 from .choices import Education, EmergencyReason, Gender, PoliticalStatus
-from .models import Client, EmergencyAccess
+from .models import Client, ClientTransfer, EmergencyAccess, Guardian
 
 EMERGENCY_WINDOW = timedelta(hours=2)
 TEXT_LIMITS = {"ethnicity": 20, "native_place": 50, "religion": 20}
@@ -186,3 +186,206 @@ def notify_unit_managers(client: Client, actor, grant: EmergencyAccess) -> None:
 
 def active_emergency_access(user, client_id) -> EmergencyAccess | None:
     return EmergencyAccess.objects.filter(user=user, client_id=client_id, expires_at__gt=timezone.now()).first()
+
+
+# --- minors and guardians (S-CLIENT-4) ------------------------------------------------------------
+
+GUARDIAN_REQUIRED_BELOW = 14
+CONSENT_NOTICE_VERSION = "2026.1"
+
+
+def age_on(birth_date, today=None) -> int | None:
+    if birth_date is None:
+        return None
+    today = today or timezone.localdate()
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def check_guardian(data: dict | None) -> dict:
+    """Validate a guardian: name, relationship, a valid phone and the guardian's consent."""
+    data = dict(data or {})
+    name = (data.get("name") or "").strip()
+    relationship = (data.get("relationship") or "").strip()
+    if not name or not relationship:
+        raise ValidationError("请填写监护人姓名及与来访者的关系。")
+    if len(name) > 50 or len(relationship) > 20:
+        raise ValidationError("监护人姓名不能超过 50 个字，关系不能超过 20 个字。")
+    phone = (data.get("phone") or "").strip()
+    if not phone:
+        raise ValidationError("请填写监护人联系电话。")
+    data.update(name=name, relationship=relationship, phone=normalize_phone(phone))
+    if not data.get("consent"):
+        raise ValidationError("未满 14 周岁的来访者须经监护人同意后才能登记。")
+    return data
+
+
+def _add_guardian(actor, client: Client, guardian: dict) -> Guardian:
+    row = Guardian.objects.create(
+        client=client,
+        name=guardian["name"],
+        relationship=guardian["relationship"],
+        phone=guardian["phone"],
+        consent_given_at=timezone.now(),
+        consent_notice_version=CONSENT_NOTICE_VERSION,
+        recorded_by=actor,
+    )
+    log_change(actor, row, {}, snapshot(row))
+    return row
+
+
+@transaction.atomic
+def do_register_minor_aware(*, actor, unit: OrgUnit, data: dict, categories=(), guardian: dict | None = None) -> Client:
+    """Register a client; one under 14 needs a guardian who consents (refused otherwise, nothing written)."""
+    clean = check_client_data(data)
+    age = age_on(clean.get("birth_date"))
+    if age is not None and age < GUARDIAN_REQUIRED_BELOW:
+        guardian = check_guardian(guardian)
+    elif guardian and any((guardian.get(k) or "").strip() for k in ("name", "relationship", "phone")):
+        guardian = check_guardian(guardian)
+    else:
+        guardian = None
+    client = do_register_client(actor=actor, unit=unit, data=data, categories=categories)
+    if guardian:
+        _add_guardian(actor, client, guardian)
+    return client
+
+
+# --- duplicates and merging (S-CLIENT-1, S-CLIENT-3) ---------------------------------------------
+
+
+def find_duplicates(user, data: dict, exclude_pk=None) -> list[tuple[Client, str, bool]]:
+    """Clients in the user's whole tree matching by ID number, phone, or name + birth date.
+
+    Returns ``(client, matched_on, in_scope)``; callers show out-of-scope matches without details.
+    """
+    from apps.core.access import active_grant
+
+    grant = active_grant(user)
+    if grant is None:
+        return []
+    tenant_path = "/" + grant.unit_path.strip("/").split("/")[0] + "/"
+    found: dict[int, tuple[Client, str]] = {}
+    with unscoped("duplicate check across the tree; out-of-scope matches are reported without details"):
+        base = Client.objects.filter(unit_path__startswith=tenant_path, merged_into__isnull=True)
+        if exclude_pk:
+            base = base.exclude(pk=exclude_pk)
+        checks = []
+        if data.get("id_number"):
+            checks.append(("身份证号码", base.search_exact("id_number", data["id_number"])))
+        if data.get("phone"):
+            checks.append(("联系电话", base.search_exact("phone", data["phone"])))
+        if data.get("name") and data.get("birth_date"):
+            checks.append(
+                ("姓名和出生日期", base.search_exact("name", data["name"]).filter(birth_date=data["birth_date"]))
+            )
+        for label, rows in checks:
+            for client in rows.select_related("unit")[:10]:
+                found.setdefault(client.pk, (client, label))
+    return [(c, label, c.unit_path.startswith(grant.unit_path)) for c, label in found.values()]
+
+
+def _client_fk_models():
+    """Every model with a foreign key to Client (other than Client itself), with that field's name."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model is Client:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model is Client:
+                yield model, field
+
+
+@transaction.atomic
+def do_merge_clients(*, actor, keep: Client, duplicate: Client, reason: str) -> Client:
+    """Fold ``duplicate`` into ``keep``: every record of it now belongs to ``keep``; nothing is deleted.
+
+    The duplicate stays as a row marked ``merged_into`` (its history and audit trail remain).
+    """
+    if keep.pk == duplicate.pk:
+        raise ValidationError("不能把来访者与自己合并。", code="same")
+    for client in (keep, duplicate):
+        if not can(actor, Perm.CLIENT_MANAGE, client):
+            raise ValidationError("只能合并您管辖范围内的来访者。", code="forbidden")
+    if duplicate.merged_into_id:
+        raise ValidationError("该记录已经合并过。", code="merged")
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise ValidationError("请说明合并原因。", code="reason")
+    moved = {}
+    for model, field in _client_fk_models():
+        count = model._base_manager.filter(**{field.name: duplicate}).update(**{field.name: keep})
+        if count:
+            moved[model._meta.label_lower] = count
+    keep.categories.add(*duplicate.categories.all())
+    before = snapshot(duplicate)
+    Client._base_manager.filter(pk=duplicate.pk).update(merged_into=keep)
+    duplicate.merged_into = keep
+    log_change(
+        actor, duplicate, before, snapshot(duplicate), purpose=f"合并到来访者 #{keep.pk}：{reason}；迁移记录 {moved}"
+    )
+    return keep
+
+
+# --- transfer between units (S-CLIENT-1) ---------------------------------------------------------
+
+TRANSFER_KINDS = ("district_centre", "street_station", "community_room", "counselling_room", "health_section")
+
+
+@transaction.atomic
+def do_transfer_client(*, actor, client: Client, to_unit: OrgUnit, reason: str, handover_notes: str = ""):
+    """Hand a client over to another unit of the same tree; the old unit loses access at once.
+
+    Every record that belongs to the client and carries a ``unit_path`` moves with it.
+    """
+    if not can(actor, Perm.CLIENT_MANAGE, client):
+        raise ValidationError("您无权移交该来访者。", code="forbidden")
+    if to_unit.pk == client.unit_id:
+        raise ValidationError("接收单位与当前单位相同。", code="same")
+    if not to_unit.is_active or to_unit.tenant_id != client.tenant_id or to_unit.kind not in TRANSFER_KINDS:
+        raise ValidationError("请选择本体系内启用中的服务单位作为接收单位。", code="unit")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise ValidationError("请填写移交原因（不超过 200 字）。", code="reason")
+    transfer = ClientTransfer.objects.create(
+        client=client,
+        from_unit=client.unit,
+        to_unit=to_unit,
+        reason=reason,
+        handover_notes=(handover_notes or "").strip(),
+        handed_over_by=actor,
+    )
+    before = snapshot(client)
+    for model, field in _client_fk_models():
+        names = {f.name for f in model._meta.concrete_fields}
+        if "unit_path" in names:
+            updates = {"unit_path": to_unit.path}
+            if "unit" in names:
+                updates["unit"] = to_unit
+            model._base_manager.filter(**{field.name: client}).update(**updates)
+    Client._base_manager.filter(pk=client.pk).update(unit=to_unit, unit_path=to_unit.path)
+    client.unit, client.unit_path = to_unit, to_unit.path
+    log_change(actor, client, before, snapshot(client), purpose=f"移交：{reason}")
+    _notify_transfer(client, actor, to_unit)
+    return transfer
+
+
+def _notify_transfer(client: Client, actor, to_unit: OrgUnit) -> None:
+    from apps.accounts.models import Assignment
+    from apps.notifications.services import notify_user
+
+    managers = {
+        a.user
+        for a in Assignment.objects.filter(unit=to_unit, user__is_active=True).select_related("user", "role")
+        if Perm.CLIENT_MANAGE in a.role.permissions and a.user_id != actor.pk
+    }
+    for manager in managers:
+        notify_user(
+            user=manager,
+            template="generic",
+            context={
+                "title": "来访者移交",
+                "body": f"{actor.full_name}将来访者 #{client.pk} 移交到本单位，请查看交接记录。",
+            },
+            url=f"/clients/{client.pk}/",
+        )

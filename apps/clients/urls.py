@@ -10,5 +10,8 @@ urlpatterns = [
     path("<int:pk>/", views.client_detail, name="client-detail"),
     path("<int:pk>/edit/", views.client_edit, name="client-edit"),
     path("<int:pk>/unmask/", views.client_unmask, name="client-unmask"),
+    path("<int:pk>/registration-form.pdf", views.registration_form, name="registration-form"),
+    path("<int:pk>/transfer/", views.client_transfer, name="client-transfer"),
+    path("<int:pk>/merge/", views.client_merge, name="client-merge"),
     path("emergency/", views.emergency, name="emergency"),
 ]

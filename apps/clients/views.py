@@ -1,6 +1,8 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.security import recent_auth_required
 from apps.audit.choices import AuditAction
@@ -13,8 +15,17 @@ from apps.identity.masks import mask_id, mask_mobile
 from apps.orgs.models import OrgUnit
 
 from . import selectors, services
-from .forms import ClientForm, EmergencyForm
+from .forms import ClientForm, EmergencyForm, MergeForm, TransferForm
 from .models import ServiceTargetCategory
+from .pdf import registration_form_pdf
+
+
+def _transfer_units(client):
+    return (
+        OrgUnit.objects.filter(tenant_id=client.tenant_id, is_active=True, kind__in=services.TRANSFER_KINDS)
+        .exclude(pk=client.unit_id)
+        .order_by("path")
+    )
 
 
 def _units(user):
@@ -52,7 +63,13 @@ def client_detail(request, pk):
         "categories": list(client.categories.all()),
         "can_manage": emergency is None and can(request.user, Perm.CLIENT_MANAGE, client),
         "can_unmask": emergency is None and can(request.user, Perm.CLIENT_UNMASK, client),
+        "guardians": list(client.guardians.all()),
+        "transfers": list(client.transfers.select_related("from_unit", "to_unit", "handed_over_by")),
+        "age": services.age_on(client.birth_date),
     }
+    if context["can_manage"]:
+        context["transfer_form"] = TransferForm(units=_transfer_units(client))
+        context["merge_form"] = MergeForm()
     return render(request, "clients/client_detail.html", context)
 
 
@@ -71,19 +88,36 @@ def client_unmask(request, pk):
 @requires(Perm.CLIENT_MANAGE)
 @require_http_methods(["GET", "POST"])
 def client_create(request):
+    """Register a client: duplicates are shown first; a child under 14 needs a consenting guardian."""
     form = ClientForm(request.POST or None, units=_units(request.user))
+    duplicates = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         unit, categories = data.pop("unit"), data.pop("categories")
+        guardian = {
+            "name": data.pop("guardian_name"),
+            "relationship": data.pop("guardian_relationship"),
+            "phone": data.pop("guardian_phone"),
+            "consent": data.pop("guardian_consent"),
+        }
+        confirm_new = data.pop("confirm_new")
         data.pop("version", None)
-        client = run_service(
-            form,
-            lambda: services.do_register_client(actor=request.user, unit=unit, data=data, categories=categories),
-        )
-        if client:
-            messages.success(request, "来访者已登记。")
-            return redirect("clients:client-detail", pk=client.pk)
-    return render(request, "clients/client_form.html", {"form": form, "title": "登记来访者"})
+        try:
+            duplicates = services.find_duplicates(request.user, services.check_client_data(data))
+        except ValidationError as error:
+            form.add_error(None, error)
+        if form.is_valid() and (not duplicates or confirm_new):
+            client = run_service(
+                form,
+                lambda: services.do_register_minor_aware(
+                    actor=request.user, unit=unit, data=data, categories=categories, guardian=guardian
+                ),
+            )
+            if client:
+                messages.success(request, "来访者已登记。")
+                return redirect("clients:client-detail", pk=client.pk)
+    context = {"form": form, "title": "登记来访者", "duplicates": duplicates}
+    return render(request, "clients/client_form.html", context)
 
 
 @requires(Perm.CLIENT_MANAGE)
@@ -94,6 +128,8 @@ def client_edit(request, pk):
     initial.update(unit=client.unit_id, version=client.version, categories=list(client.categories.all()))
     form = ClientForm(request.POST or None, initial=initial, units=_units(request.user))
     form.fields["unit"].disabled = True  # moving a client is a transfer with a handover record
+    for name in (*ClientForm.GUARDIAN_FIELDS, "confirm_new"):
+        del form.fields[name]
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("unit")
@@ -137,3 +173,75 @@ def emergency(request):
                 )
                 return redirect("clients:client-detail", pk=client.pk)
     return render(request, "clients/emergency.html", {"form": form})
+
+
+def _report(request, form, success):
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(request, success)
+
+
+@requires(Perm.CLIENT_MANAGE)
+@require_POST
+def client_transfer(request, pk):
+    """Hand the client over to another unit; this unit loses access at once."""
+    client, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_MANAGE)
+    form = TransferForm(request.POST, units=_transfer_units(client))
+    if form.is_valid():
+        done = run_service(
+            form,
+            lambda: services.do_transfer_client(
+                actor=request.user,
+                client=client,
+                to_unit=form.cleaned_data["to_unit"],
+                reason=form.cleaned_data["reason"],
+                handover_notes=form.cleaned_data["handover_notes"],
+            ),
+        )
+        if done:
+            messages.success(request, f"已移交到“{form.cleaned_data['to_unit'].name}”，本单位不再能查看该来访者。")
+            return redirect("clients:client-list")
+    _report(request, form, "")
+    return redirect("clients:client-detail", pk=client.pk)
+
+
+@requires(Perm.CLIENT_MANAGE)
+@require_POST
+def client_merge(request, pk):
+    """Fold a duplicate record (also in scope) into this one, keeping every record and its history."""
+    keep, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_MANAGE)
+    form = MergeForm(request.POST)
+    if form.is_valid():
+        try:
+            duplicate, _ = selectors.access_client_by_id(
+                request.user, form.cleaned_data["duplicate"], Perm.CLIENT_MANAGE
+            )
+        except Http404:
+            form.add_error("duplicate", "在您的管辖范围内没有这个来访者编号。")
+        else:
+            run_service(
+                form,
+                lambda: services.do_merge_clients(
+                    actor=request.user, keep=keep, duplicate=duplicate, reason=form.cleaned_data["reason"]
+                ),
+            )
+    _report(request, form, "已合并，重复记录的全部服务记录已归入本档案。")
+    return redirect("clients:client-detail", pk=keep.pk)
+
+
+@requires(Perm.CLIENT_UNMASK)
+@recent_auth_required
+def registration_form(request, pk):
+    """Print the client registration form (Appendix C) as a PDF; it shows full identifiers, so it is an
+    unmasking act: its own permission, re-authentication, audited."""
+    client, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_UNMASK)
+    log_event(
+        actor=request.user, action=AuditAction.EXPORT, obj=client, request=request, purpose="打印来访者情况登记表"
+    )
+    content = registration_form_pdf(client, printed_by=request.user)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="registration-{client.pk}.pdf"'
+    return response

@@ -23,6 +23,8 @@ import chinese_calendar
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.audit.choices import AuditAction
+from apps.audit.services import log_change, log_event, snapshot
 from apps.core.access import can
 from apps.core.perms import Perm
 
@@ -296,9 +298,11 @@ def do_create_override(*, actor, date: dt.date, is_workday: bool, name: str, not
     cleaned = _clean_override(date=date, is_workday=is_workday, name=name, note=note)
     try:
         with transaction.atomic():
-            return CalendarOverride.objects.create(**cleaned, created_by=actor)
+            override = CalendarOverride.objects.create(**cleaned, created_by=actor)
     except IntegrityError:
         raise _duplicate_error() from None
+    log_change(actor, override, {}, snapshot(override))
+    return override
 
 
 @transaction.atomic
@@ -308,12 +312,14 @@ def do_update_override(
     """Change a day's date, status, name or note."""
     _require_manage(actor)
     cleaned = _clean_override(date=date, is_workday=is_workday, name=name, note=note, exclude_pk=override.pk)
+    before = snapshot(override)
     try:
         with transaction.atomic():
             CalendarOverride.objects.filter(pk=override.pk).update(**cleaned)
     except IntegrityError:
         raise _duplicate_error() from None
     override.refresh_from_db()
+    log_change(actor, override, before, snapshot(override))
     return override
 
 
@@ -321,6 +327,7 @@ def do_update_override(
 def do_delete_override(*, actor, override: CalendarOverride) -> None:
     """Remove an override; the day falls back to the package or to Monday–Friday."""
     _require_manage(actor)
+    log_change(actor, override, snapshot(override), {})
     CalendarOverride.objects.filter(pk=override.pk).delete()
 
 
@@ -435,4 +442,11 @@ def do_import_holiday_notice(*, actor, text: str) -> NoticeImport:
         raise ValidationError(
             "部分日期刚被他人录入，未写入任何记录；请刷新页面后重新导入。", code="duplicate"
         ) from None
+    log_event(
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="workdays.calendaroverride",
+        label=f"导入放假通知：新增 {len(created)} 天",
+        changes={str(row.date): {"before": None, "after": "班" if row.is_workday else "休"} for row in created},
+    )
     return NoticeImport(tuple(created), tuple(unchanged))

@@ -151,3 +151,19 @@ def test_overlong_notice_is_refused(calendar_admin):
     text = "\n".join(f"2099-01-01,休,元旦{i}" for i in range(401))
     with pytest.raises(ValidationError, match="一次最多导入 400 行"):
         services.do_import_holiday_notice(actor=calendar_admin, text=text)
+
+
+def test_override_changes_are_audited(calendar_admin):
+    """X-4: creating, changing and deleting a calendar override each write an audit entry."""
+    from apps.audit.models import AuditEntry
+
+    start = AuditEntry.objects.count()
+    override = services.do_create_override(
+        actor=calendar_admin, date=dt.date(2031, 1, 1), is_workday=False, name="元旦"
+    )
+    services.do_update_override(
+        actor=calendar_admin, override=override, date=dt.date(2031, 1, 1), is_workday=False, name="元旦节"
+    )
+    services.do_delete_override(actor=calendar_admin, override=override)
+    actions = list(AuditEntry.objects.order_by("seq")[start:].values_list("action", flat=True))
+    assert actions == ["create", "update", "delete"]
