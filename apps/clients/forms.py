@@ -50,14 +50,11 @@ class ClientForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    to_unit = forms.ModelChoiceField(label="接收单位", queryset=OrgUnit.objects.none())
+    """The receiving unit is named by its code: units outside the user's subtree are never listed."""
+
+    to_unit_code = forms.CharField(label="接收单位编码", max_length=32, help_text="请向接收单位索取其单位编码")
     reason = forms.CharField(label="移交原因", max_length=200)
     handover_notes = forms.CharField(label="交接说明", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def __init__(self, *args, units=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["to_unit"].queryset = units if units is not None else OrgUnit.objects.none()
-        self.fields["to_unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
 
 
 class MergeForm(forms.Form):

@@ -20,14 +20,6 @@ from .models import ServiceTargetCategory
 from .pdf import registration_form_pdf
 
 
-def _transfer_units(client):
-    return (
-        OrgUnit.objects.filter(tenant_id=client.tenant_id, is_active=True, kind__in=services.TRANSFER_KINDS)
-        .exclude(pk=client.unit_id)
-        .order_by("path")
-    )
-
-
 def _units(user):
     return scope(OrgUnit.objects.filter(is_active=True), user, Perm.CLIENT_MANAGE).order_by("path")
 
@@ -68,7 +60,7 @@ def client_detail(request, pk):
         "age": services.age_on(client.birth_date),
     }
     if context["can_manage"]:
-        context["transfer_form"] = TransferForm(units=_transfer_units(client))
+        context["transfer_form"] = TransferForm()
         context["merge_form"] = MergeForm()
     return render(request, "clients/client_detail.html", context)
 
@@ -189,20 +181,23 @@ def _report(request, form, success):
 def client_transfer(request, pk):
     """Hand the client over to another unit; this unit loses access at once."""
     client, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_MANAGE)
-    form = TransferForm(request.POST, units=_transfer_units(client))
+    form = TransferForm(request.POST)
     if form.is_valid():
-        done = run_service(
+        to_unit = OrgUnit.objects.filter(code=form.cleaned_data["to_unit_code"].strip()).first()
+        done = to_unit is not None and run_service(
             form,
             lambda: services.do_transfer_client(
                 actor=request.user,
                 client=client,
-                to_unit=form.cleaned_data["to_unit"],
+                to_unit=to_unit,
                 reason=form.cleaned_data["reason"],
                 handover_notes=form.cleaned_data["handover_notes"],
             ),
         )
-        if done:
-            messages.success(request, f"已移交到“{form.cleaned_data['to_unit'].name}”，本单位不再能查看该来访者。")
+        if to_unit is None:
+            form.add_error("to_unit_code", "没有找到该编码的单位，请核对。")
+        elif done:
+            messages.success(request, f"已移交到“{to_unit.name}”，本单位不再能查看该来访者。")
             return redirect("clients:client-list")
     _report(request, form, "")
     return redirect("clients:client-detail", pk=client.pk)

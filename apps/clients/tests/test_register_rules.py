@@ -132,3 +132,17 @@ def test_registration_form_pdf_has_the_appendix_c_layout_in_chinese(tree, street
     pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"^Pages:\s+1$", pages, re.M), pages
     assert AuditEntry.objects.filter(action="export", object_id=str(client.pk)).exists()
+
+
+def test_transfer_page_takes_the_receiving_units_code(tree, counsellor_a):
+    """S-CLIENT-1, S-ORG-2: the transfer form names the receiving unit by code and lists no other units."""
+    client = services.do_register_client(actor=None, unit=tree.c1, data={"name": "钱多多"})
+    http = HttpClient()
+    http.force_login(counsellor_a)
+    page = http.get(f"/clients/{client.pk}/").content.decode()
+    assert tree.c3.name not in page and tree.s2.name not in page
+    response = http.post(f"/clients/{client.pk}/transfer/", {"to_unit_code": "NOPE", "reason": "搬家"}, follow=True)
+    assert "没有找到该编码的单位" in response.content.decode()
+    response = http.post(f"/clients/{client.pk}/transfer/", {"to_unit_code": tree.c3.code, "reason": "搬家"})
+    assert response.status_code == 302
+    assert http.get(f"/clients/{client.pk}/").status_code == 404
