@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OutreachConfig(AppConfig):
+    name = "apps.outreach"
+    verbose_name = "远程咨询、上门关怀与转介"
+
+    def ready(self):
+        from apps.notifications.reminders import register_reminder_provider
+
+        from .reminders import inquiry_replies_due, visits_due
+
+        register_reminder_provider("outreach.inquiries", inquiry_replies_due)
+        register_reminder_provider("outreach.visits", visits_due)
