@@ -1,0 +1,131 @@
+"""Screening import benchmark (S-CLIENT-3, X-5): 100,000-row xlsx, parse vs import on PostgreSQL.
+
+Not part of ``make test``. Run::
+
+    .venv/bin/python bench/screening_import.py [rows]
+
+It creates (once) the database named by BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/xy_screening_bench), migrates it, generates the spreadsheet in
+a child process (so its memory is not counted), then in this process times
+
+* parse: python-calamine reading the sheet into Python values (the floor any import pays);
+* import: the real background job (``apps.screening.importer.process_batch``): parse, validate
+  every row, look the people up in the register, encrypt, bulk insert clients, categories and
+  screening records in one transaction, audit;
+
+and prints both, their ratio (target ≤ 2) and the peak resident memory (target < 1 GB). A fresh
+org tree per run keeps earlier runs' clients out of the duplicate check.
+"""
+
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/xy_screening_bench")
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinyuan.settings")
+ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+FILE = ROOT / "var" / "bench" / f"screening-{ROWS}.xlsx"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def generate(path: Path, rows: int) -> None:
+    import django
+
+    django.setup()
+    from apps.screening.tests.factories import people
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(people(rows))
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main():
+    ensure_database(DATABASE_URL)
+    if not FILE.exists():
+        started = time.perf_counter()
+        child = multiprocessing.get_context("spawn").Process(target=generate, args=(FILE, ROWS))
+        child.start()
+        child.join()
+        print(f"生成 {ROWS} 行 xlsx：{time.perf_counter() - started:.1f} s（{FILE.stat().st_size / 1e6:.1f} MB）")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from apps.accounts.models import Assignment, Role, User
+    from apps.core.scoping import unscoped
+    from apps.orgs.choices import UnitKind
+    from apps.orgs.services import do_create_unit
+    from apps.screening import importer, services
+    from apps.screening.models import ImportBatch
+
+    print(f"开始前峰值内存：{peak_mb():.0f} MB")
+    started = time.perf_counter()
+    cells = importer.read_sheet(FILE)
+    parse = time.perf_counter() - started
+    assert len(cells) == ROWS + 1
+    del cells
+    print(f"解析（python-calamine）：{parse:.2f} s，峰值内存 {peak_mb():.0f} MB")
+
+    stamp = str(int(time.time()))
+    root = do_create_unit(
+        actor=None, parent=None, kind=UnitKind.DISTRICT_CENTRE, name=f"基准区{stamp}", code=f"B{stamp}"
+    )
+    unit = do_create_unit(actor=None, parent=root, kind=UnitKind.COMMUNITY_ROOM, name="基准社区", code=f"B{stamp}C")
+    user = User.objects.create_user(username=f"bench{stamp}", password=None, full_name="基准", unit=unit)
+    Assignment.objects.create(user=user, unit=unit, role=Role.objects.get(code="community_worker"))
+    with unscoped("benchmark set-up"):
+        batch = ImportBatch.objects.create(
+            unit=unit, unit_path=unit.path, scope_path=unit.path, uploaded_by=user,
+            file_name=FILE.name, stored_name=f"bench-{stamp}.xlsx",
+        )  # fmt: skip
+    shutil.copy(FILE, services.upload_dir() / batch.stored_name)
+    phases = {}
+
+    def timed_phase(name, fn):
+        def run(*args, **kwargs):
+            begun = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = time.perf_counter() - begun
+
+        return run
+
+    importer.validate_file = timed_phase("校验（含解析与查重）", importer.validate_file)
+    importer.write_rows = timed_phase("写入（加密、批量插入、审计）", importer.write_rows)
+    started = time.perf_counter()
+    batch = importer.process_batch(batch.pk)
+    total = time.perf_counter() - started
+    assert batch.status == "done", (batch.message, batch.error_report[:5])
+    print(
+        f"导入（校验＋写入，含解析）：{total:.2f} s，"
+        f"新登记 {batch.created_clients} 人，排查记录 {batch.created_records} 条"
+    )
+    for name, seconds in phases.items():
+        print(f"  其中{name}：{seconds:.2f} s")
+    print(f"导入 / 解析 = {total / parse:.1f}（目标 ≤ 2）")
+    print(f"峰值内存（解析＋导入）：{peak_mb():.0f} MB（目标 < 1024 MB）")
+
+
+if __name__ == "__main__":
+    main()
