@@ -1,0 +1,138 @@
+"""Demo appointments: rooms, weekly duty hours of the demo counsellors, appointments in every state."""
+
+import random
+from datetime import datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.scoping import unscoped
+
+from . import services
+from .choices import Channel, RoomKind, Status
+from .models import Appointment, Availability, Room
+
+ROOMS = [
+    ("一号个体咨询室", RoomKind.INDIVIDUAL, 2),
+    ("二号个体咨询室", RoomKind.INDIVIDUAL, 2),
+    ("团体辅导室", RoomKind.GROUP, 12),
+    ("心理测评室", RoomKind.ASSESSMENT, 4),
+]
+NAMES = ["林小雨", "周建国", "吴秀英", "郑浩然", "王婷婷", "陈志强", "冯春梅", "何子涵", "许晓东", "高雨欣"]
+NEEDS = [
+    "近两个月入睡困难，工作压力大，想学习放松方法。",
+    "孩子上初二，最近厌学、与家长冲突多。",
+    "退休后情绪低落，不愿出门。",
+    "夫妻沟通困难，经常争吵。",
+    "考试前紧张焦虑，心慌出汗。",
+]
+
+
+def _at(day, hour):
+    return datetime.combine(day, time(hour), tzinfo=timezone.get_current_timezone())
+
+
+@transaction.atomic
+def seed_demo_appointments(units: dict, users: dict) -> int:
+    """Rooms in the demo district, the counsellor's weekly hours at two communities, and appointments
+    today and over the next days in every state. Idempotent; returns the number of appointments made."""
+    rng = random.Random(2026)  # noqa: S311 - reproducible demo data, not security
+    counsellor = users["counsellor"]
+    staff = users.get("community", counsellor)
+    home, second = units["community-1-1"], units["community-2-1"]
+    if Availability.objects.filter(unit=home, counsellor=counsellor).exists():
+        return 0  # already seeded
+    rooms = {}
+    for key in ("community-1-1", "community-2-1", "street-1", "district"):
+        unit = units[key]
+        for name, kind, capacity in ROOMS[: 2 if key.startswith("community") else 4]:
+            rooms.setdefault(key, []).append(
+                Room.objects.get_or_create(
+                    unit=unit, name=name, defaults={"unit_path": unit.path, "kind": kind, "capacity": capacity}
+                )[0]
+            )
+    for weekday in range(5):  # Monday–Friday at the home community, Saturday mornings at the second
+        Availability.objects.get_or_create(
+            unit=home,
+            counsellor=counsellor,
+            weekday=weekday,
+            start=time(9),
+            defaults={"unit_path": home.path, "end": time(12)},
+        )
+        Availability.objects.get_or_create(
+            unit=home,
+            counsellor=counsellor,
+            weekday=weekday,
+            start=time(14),
+            defaults={"unit_path": home.path, "end": time(17)},
+        )
+    Availability.objects.get_or_create(
+        unit=second,
+        counsellor=counsellor,
+        weekday=5,
+        start=time(9),
+        defaults={"unit_path": second.path, "end": time(12)},
+    )
+
+    today = timezone.localdate()
+    plan = [  # (day offset, hour, final status)
+        (0, 9, Status.DONE),
+        (0, 10, Status.NO_SHOW),
+        (0, 11, Status.CONFIRMED),
+        (0, 14, Status.CHANGED),
+        (0, 15, Status.CONFIRMED),
+        (0, 16, Status.CANCELLED),
+        (1, 9, Status.CONFIRMED),
+        (1, 10, Status.REQUESTED),
+        (2, 14, Status.CONFIRMED),
+        (3, 9, Status.REQUESTED),
+        (5, 15, Status.CHANGED),
+        (7, 10, Status.CONFIRMED),
+    ]
+    made = 0
+    for i, (offset, hour, status) in enumerate(plan):
+        day = today + timedelta(days=offset)
+        starts_at = _at(day, hour)
+        data = {
+            "contact_name": NAMES[i % len(NAMES)],
+            "contact_phone": f"139{rng.randint(10000000, 99999999)}",
+            "needs_symptoms": rng.choice(NEEDS),
+            "gender": rng.choice(["male", "female"]),
+            "age": rng.randint(14, 75),
+            "family": rng.choice(["已婚，一子", "独居", "与父母同住", ""]),
+            "address": "",
+            "channel": rng.choice([Channel.ONSITE, Channel.ONSITE, Channel.PHONE, Channel.ONLINE]),
+        }
+        if status == Status.REQUESTED:
+            with unscoped("demo data"):
+                Appointment.objects.create(
+                    unit=home,
+                    unit_path=home.path,
+                    starts_at=starts_at,
+                    ends_at=services.default_end(starts_at),
+                    told_confidentiality_and_change_cancel=True,
+                    reference=services._new_reference(),
+                    public_request=True,
+                    **services.check_contact(data),
+                )
+            made += 1
+            continue
+        room = rooms["community-1-1"][i % 2] if data["channel"] == Channel.ONSITE else None
+        data.update(
+            counsellor=counsellor,
+            room=room,
+            told_service_content_flow_counsellor=True,
+            told_confidentiality_and_change_cancel=True,
+        )
+        booked_at = starts_at - timedelta(days=1) if status == Status.CHANGED else starts_at
+        appointment = services.do_book_appointment(actor=staff, unit=home, data={**data, "starts_at": booked_at})
+        if status == Status.CHANGED:
+            services.do_change_appointment(
+                actor=staff, appointment=appointment, starts_at=starts_at, reason="来访者来电要求改期"
+            )
+        elif status == Status.CANCELLED:
+            services.do_cancel_appointment(actor=staff, appointment=appointment, reason="来访者临时有事，来电取消")
+        elif status in (Status.DONE, Status.NO_SHOW):
+            services.do_close_appointment(actor=staff, appointment=appointment, status=status, now=starts_at)
+        made += 1
+    return made

@@ -1,0 +1,537 @@
+"""Appointment rules (S-FLOW-1, S-FLOW-2): the four things the standard requires, no double booking.
+
+Every counsellor hour and room hour an active appointment holds is a ``BookedSlot`` row, inserted
+in the same transaction as the appointment under a unique constraint on (resource, hour). Two
+requests racing for the same hour cannot both commit: the loser's insert fails, its whole
+transaction rolls back and it gets "该咨询师/咨询室在该时段已有预约". Cancelling or changing an
+appointment deletes its rows in the same transaction.
+"""
+
+import json
+import secrets
+from datetime import datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.audit.choices import AuditAction
+from apps.audit.services import log_change, log_event, snapshot
+from apps.core.access import can, can_in_unit
+from apps.core.perms import Perm
+from apps.core.scoping import unscoped
+from apps.identity.phones import normalize_phone
+from apps.orgs.models import OrgUnit
+
+from .choices import ACTIVE, GENDERS, Channel, RoomKind, Status, Weekday
+from .models import Appointment, Availability, BookedSlot, Room
+
+SLOT_MINUTES = 50
+MAX_DURATION = timedelta(hours=4)
+PUBLIC_DAYS = 14
+PUBLIC_DAILY_LIMIT = 5
+PUBLIC_KINDS = ("community_room", "street_station", "district_centre")
+COUNSELLOR_ROLES = ("counsellor", "psychiatrist", "counselling_assistant")
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+DOUBLE_BOOKED = "该咨询师/咨询室在该时段已有预约，请选择其他时间、咨询师或咨询室。"
+
+
+# --- time slots --------------------------------------------------------------------------------
+def slot_hours(starts_at: datetime, ends_at: datetime) -> list[datetime]:
+    """The starts of the hours ``[starts_at, ends_at)`` touches (aware datetimes)."""
+    hour = starts_at.replace(minute=0, second=0, microsecond=0)
+    hours = []
+    while hour < ends_at:
+        hours.append(hour)
+        hour += timedelta(hours=1)
+    return hours
+
+
+def default_end(starts_at: datetime) -> datetime:
+    return starts_at + timedelta(minutes=SLOT_MINUTES)
+
+
+def check_times(starts_at, ends_at=None) -> tuple[datetime, datetime]:
+    """Validate an appointment's time: aware, on the hour, ending after it starts, at most four hours."""
+    if starts_at is None:
+        raise ValidationError({"starts_at": "请选择预约时间。"})
+    if timezone.is_naive(starts_at):
+        starts_at = timezone.make_aware(starts_at)
+    local = timezone.localtime(starts_at)
+    if local.minute or local.second or local.microsecond:
+        raise ValidationError({"starts_at": "预约时间须从整点开始（每次 50 分钟）。"})
+    ends_at = ends_at or default_end(starts_at)
+    if timezone.is_naive(ends_at):
+        ends_at = timezone.make_aware(ends_at)
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "结束时间须晚于开始时间。"})
+    if ends_at - starts_at > MAX_DURATION:
+        raise ValidationError({"ends_at": "一次预约不能超过 4 小时。"})
+    return starts_at, ends_at
+
+
+def _resource_keys(appointment: Appointment) -> list[str]:
+    keys = []
+    if appointment.counsellor_id:
+        keys.append(f"c:{appointment.counsellor_id}")
+    if appointment.room_id:
+        keys.append(f"r:{appointment.room_id}")
+    return keys
+
+
+def _hold_slots(appointment: Appointment) -> None:
+    """Insert the appointment's counsellor and room hours; a taken hour refuses the whole booking."""
+    rows = [
+        BookedSlot(resource_key=key, slot_start=hour, appointment=appointment)
+        for key in _resource_keys(appointment)
+        for hour in slot_hours(appointment.starts_at, appointment.ends_at)
+    ]
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            BookedSlot.objects.bulk_create(rows)
+    except IntegrityError:
+        raise ValidationError(DOUBLE_BOOKED, code="double_booked") from None
+
+
+def _release_slots(appointment: Appointment) -> None:
+    BookedSlot.objects.filter(appointment=appointment).delete()
+
+
+def _new_reference() -> str:
+    with unscoped("uniqueness check of a new random reference"):
+        while True:
+            code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+            if not Appointment.objects.filter(reference=code).exists():
+                return code
+
+
+# --- contact data ------------------------------------------------------------------------------
+def check_contact(data: dict) -> dict:
+    """Validate name, phone, needs and basic information; return them clean (basic info as JSON)."""
+    name = (data.get("contact_name") or "").strip()
+    if not name:
+        raise ValidationError({"contact_name": "请填写联系人姓名。"})
+    if len(name) > 50:
+        raise ValidationError({"contact_name": "姓名不能超过 50 个字符。"})
+    phone = (data.get("contact_phone") or "").strip()
+    if not phone:
+        raise ValidationError({"contact_phone": "请填写联系电话。"})
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        raise ValidationError({"contact_phone": error.messages}) from None
+    needs = (data.get("needs_symptoms") or "").strip()
+    if not needs:
+        raise ValidationError({"needs_symptoms": "请填写需求与症状（来访者想解决的问题、目前的困扰）。"})
+    if len(needs) > 2000:
+        raise ValidationError({"needs_symptoms": "需求与症状不能超过 2000 个字。"})
+    gender = data.get("gender") or ""
+    if gender not in dict(GENDERS):
+        raise ValidationError({"gender": "请选择有效的性别。"})
+    age = data.get("age")
+    if age not in (None, ""):
+        try:
+            age = int(age)
+        except (TypeError, ValueError):
+            raise ValidationError({"age": "年龄须为数字。"}) from None
+        if not 0 < age < 120:
+            raise ValidationError({"age": "请填写有效的年龄。"})
+    else:
+        age = None
+    basic = {
+        "gender": gender,
+        "age": age,
+        "family": (data.get("family") or "").strip()[:500],
+        "address": (data.get("address") or "").strip()[:200],
+    }
+    return {
+        "contact_name": name,
+        "contact_phone": phone,
+        "needs_symptoms": needs,
+        "basic_info": json.dumps(basic, ensure_ascii=False),
+    }
+
+
+# --- who may be booked -------------------------------------------------------------------------
+def counsellor_candidates(actor, unit: OrgUnit | None = None):
+    """Active users holding a counselling role inside the actor's subtree (and, if given, above or at ``unit``)."""
+    from apps.accounts.models import User
+    from apps.core.access import active_grant
+
+    grant = active_grant(actor)
+    if grant is None:
+        return User.objects.none()
+    rows = User.objects.filter(
+        is_active=True,
+        assignments__role__code__in=COUNSELLOR_ROLES,
+        assignments__unit__is_active=True,
+        assignments__unit__path__startswith=grant.unit_path,
+    )
+    return rows.distinct().order_by("full_name", "id")
+
+
+def _check_counsellor(actor, counsellor) -> None:
+    if counsellor is None:
+        return
+    if not counsellor.is_active:
+        raise ValidationError({"counsellor": "该咨询师账号已停用。"})
+    if actor is not None and not counsellor_candidates(actor).filter(pk=counsellor.pk).exists():
+        raise ValidationError({"counsellor": "只能选择本单位及下级单位的咨询师。"})
+
+
+def _check_room(unit: OrgUnit, room: Room | None, channel: str) -> None:
+    if room is None:
+        return
+    if room.unit_id != unit.pk:
+        raise ValidationError({"room": "只能选择本预约所在单位的咨询室。"})
+    if not room.active:
+        raise ValidationError({"room": "该咨询室已停用。"})
+    if channel != Channel.ONSITE:
+        raise ValidationError({"room": "电话、网络和短信预约不需要咨询室。"})
+
+
+def _require_manage(actor, unit: OrgUnit) -> None:
+    if actor is not None and not (unit.is_active and can_in_unit(actor, Perm.APPOINTMENT_MANAGE, unit)):
+        raise ValidationError("您只能为本单位及下级单位登记预约。", code="forbidden")
+
+
+def _require_manage_obj(actor, appointment: Appointment) -> None:
+    if actor is not None and not can(actor, Perm.APPOINTMENT_MANAGE, appointment):
+        raise ValidationError("您无权处理该预约。", code="forbidden")
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    with unscoped("re-read one appointment already authorised by the caller, under a row lock"):
+        return Appointment.objects.select_for_update().get(pk=appointment.pk)
+
+
+# --- staff booking -----------------------------------------------------------------------------
+@transaction.atomic
+def do_book_appointment(*, actor, unit: OrgUnit, data: dict) -> Appointment:
+    """Staff book an appointment (S-FLOW-1): confirmed at once, holding counsellor and room hours.
+
+    Refused unless the person was told the service content, flow and counsellor, and the
+    confidentiality principle and how to change or cancel, and contact and needs are given.
+    """
+    _require_manage(actor, unit)
+    if not data.get("told_service_content_flow_counsellor"):
+        raise ValidationError(
+            {"told_service_content_flow_counsellor": "请先向来访者说明服务内容、流程和咨询师信息，并勾选此项。"}
+        )
+    if not data.get("told_confidentiality_and_change_cancel"):
+        raise ValidationError(
+            {"told_confidentiality_and_change_cancel": "请先向来访者说明保密原则及更改、取消预约的方式，并勾选此项。"}
+        )
+    channel = data.get("channel") or Channel.ONSITE
+    if channel not in Channel.values:
+        raise ValidationError({"channel": "请选择有效的预约方式。"})
+    clean = check_contact(data)
+    starts_at, ends_at = check_times(data.get("starts_at"), data.get("ends_at"))
+    counsellor, room, client = data.get("counsellor"), data.get("room"), data.get("client")
+    if counsellor is None:
+        raise ValidationError({"counsellor": "请选择咨询师。"})
+    _check_counsellor(actor, counsellor)
+    _check_room(unit, room, channel)
+    if client is not None and actor is not None and not can(actor, Perm.CLIENT_VIEW, client):
+        raise ValidationError({"client": "只能关联本单位及下级单位的来访者。"})
+    appointment = Appointment(
+        unit=unit,
+        unit_path=unit.path,
+        client=client,
+        channel=channel,
+        counsellor=counsellor,
+        room=room,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        told_service_content_flow_counsellor=True,
+        told_confidentiality_and_change_cancel=True,
+        status=Status.CONFIRMED,
+        reference=_new_reference(),
+        created_by=actor,
+        **clean,
+    )
+    appointment.save()
+    _hold_slots(appointment)
+    log_change(actor, appointment, {}, snapshot(appointment))
+    return appointment
+
+
+# --- public requests ---------------------------------------------------------------------------
+def public_units():
+    """Units the public may book at: active community rooms, street stations and district centres with hours."""
+    with_hours = Availability.objects.filter(counsellor__is_active=True).values("unit_id")
+    return OrgUnit.objects.filter(is_active=True, kind__in=PUBLIC_KINDS, pk__in=with_hours).order_by("path")
+
+
+def free_slots(unit: OrgUnit, now=None, days: int = PUBLIC_DAYS) -> dict:
+    """``{date: [slot start, …]}`` for the next ``days`` days (from tomorrow): hours at which some
+    counsellor on duty at ``unit`` is free, minus requests still waiting for a counsellor."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first, last = today + timedelta(days=1), today + timedelta(days=days)
+    rows = list(Availability.objects.filter(unit=unit, counsellor__is_active=True))
+    if not rows:
+        return {}
+    tz = timezone.get_current_timezone()
+    candidates: dict[datetime, set[int]] = {}
+    day = first
+    while day <= last:
+        for row in rows:
+            if row.weekday != day.weekday():
+                continue
+            hour = datetime.combine(day, time(row.start.hour), tzinfo=tz)
+            if row.start.minute:
+                hour += timedelta(hours=1)
+            close = datetime.combine(day, row.end, tzinfo=tz)
+            while hour + timedelta(minutes=SLOT_MINUTES) <= close:
+                candidates.setdefault(hour, set()).add(row.counsellor_id)
+                hour += timedelta(hours=1)
+        day += timedelta(days=1)
+    if not candidates:
+        return {}
+    start, end = min(candidates), max(candidates) + timedelta(hours=1)
+    keys = {f"c:{cid}" for ids in candidates.values() for cid in ids}
+    taken = set(
+        BookedSlot.objects.filter(resource_key__in=keys, slot_start__gte=start, slot_start__lt=end).values_list(
+            "resource_key", "slot_start"
+        )
+    )
+    waiting: dict[datetime, int] = {}
+    with unscoped("count unassigned requests per hour; no personal data leaves this function"):
+        pending = Appointment.objects.filter(
+            unit=unit, status__in=ACTIVE, counsellor__isnull=True, starts_at__lt=end, ends_at__gt=start
+        ).values_list("starts_at", "ends_at")
+        for starts_at, ends_at in pending:
+            for hour in slot_hours(starts_at, ends_at):
+                waiting[hour] = waiting.get(hour, 0) + 1
+    result: dict = {}
+    for hour in sorted(candidates):
+        free = sum(1 for cid in candidates[hour] if (f"c:{cid}", hour) not in taken)
+        if free - waiting.get(hour, 0) > 0:
+            result.setdefault(timezone.localtime(hour).date(), []).append(timezone.localtime(hour))
+    return result
+
+
+def _check_public_limit(phone: str) -> None:
+    since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    with unscoped("per-phone daily limit of the public form; counts only"):
+        count = (
+            Appointment.objects.search_exact("contact_phone", phone)
+            .filter(public_request=True, created_at__gte=since)
+            .count()
+        )
+    if count >= PUBLIC_DAILY_LIMIT:
+        raise ValidationError(
+            f"同一电话号码每天最多提交 {PUBLIC_DAILY_LIMIT} 次网上预约，请明天再试或致电服务单位。", code="rate_limited"
+        )
+
+
+@transaction.atomic
+def do_request_appointment(*, unit: OrgUnit, data: dict, now=None) -> Appointment:
+    """A member of the public asks for an appointment at a free hour; staff confirm it later."""
+    now = now or timezone.now()
+    if not public_units().filter(pk=unit.pk).exists():
+        raise ValidationError("该单位暂不接受网上预约。", code="not_public")
+    if not data.get("told_confidentiality_and_change_cancel"):
+        raise ValidationError(
+            {"told_confidentiality_and_change_cancel": "请阅读保密原则及更改、取消预约的说明，并勾选“我已阅读并同意”。"}
+        )
+    channel = data.get("channel") or Channel.ONSITE
+    if channel not in (Channel.ONSITE, Channel.PHONE, Channel.ONLINE):
+        raise ValidationError({"channel": "请选择有效的咨询方式。"})
+    clean = check_contact(data)
+    starts_at, ends_at = check_times(data.get("starts_at"))
+    _check_public_limit(clean["contact_phone"])
+    local = timezone.localtime(starts_at)
+    if local not in free_slots(unit, now=now).get(local.date(), []):
+        raise ValidationError({"starts_at": "该时段已约满或不在服务时间内，请选择其他时段。"})
+    appointment = Appointment.objects.create(
+        unit=unit,
+        unit_path=unit.path,
+        channel=channel,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        told_confidentiality_and_change_cancel=True,
+        status=Status.REQUESTED,
+        reference=_new_reference(),
+        public_request=True,
+        **clean,
+    )
+    log_event(actor=None, action=AuditAction.CREATE, obj=appointment, unit=unit, purpose="网上自助预约")
+    return appointment
+
+
+# --- changes -----------------------------------------------------------------------------------
+def first_free_counsellor(unit: OrgUnit, starts_at, ends_at):
+    """A counsellor on duty at ``unit`` for the whole time and not booked then, or None."""
+    from apps.accounts.models import User
+
+    local = timezone.localtime(starts_at)
+    end_local = timezone.localtime(ends_at)
+    ids = Availability.objects.filter(
+        unit=unit, weekday=local.weekday(), start__lte=local.time(), end__gte=end_local.time()
+    ).values_list("counsellor_id", flat=True)
+    hours = slot_hours(starts_at, ends_at)
+    for cid in ids:
+        if not BookedSlot.objects.filter(resource_key=f"c:{cid}", slot_start__in=hours).exists():
+            return User.objects.filter(pk=cid, is_active=True).first()
+    return None
+
+
+@transaction.atomic
+def do_confirm_appointment(*, actor, appointment: Appointment, counsellor=None, room=None, told_service=False):
+    """Confirm a requested appointment: assign counsellor (and room) if not set, holding their hours."""
+    _require_manage_obj(actor, appointment)
+    appointment = _locked(appointment)
+    if appointment.status != Status.REQUESTED:
+        raise ValidationError("只有待确认的预约可以确认。", code="state")
+    if not (told_service or appointment.told_service_content_flow_counsellor):
+        raise ValidationError({"told_service": "请先向来访者说明服务内容、流程和咨询师信息，并勾选此项后再确认。"})
+    before = snapshot(appointment)
+    counsellor = counsellor or appointment.counsellor
+    if counsellor is None:
+        counsellor = first_free_counsellor(appointment.unit, appointment.starts_at, appointment.ends_at)
+        if counsellor is None:
+            raise ValidationError({"counsellor": "该时段没有空闲的值班咨询师，请指定咨询师或与来访者改约。"})
+    else:
+        _check_counsellor(actor, counsellor)
+    room = room or appointment.room
+    _check_room(appointment.unit, room, appointment.channel)
+    _release_slots(appointment)
+    appointment.counsellor, appointment.room = counsellor, room
+    appointment.told_service_content_flow_counsellor = True
+    appointment.status = Status.CONFIRMED
+    appointment.save()
+    _hold_slots(appointment)
+    log_change(actor, appointment, before, snapshot(appointment), purpose="确认预约")
+    return appointment
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"reason": "请填写原因。"})
+    return reason[:500]
+
+
+@transaction.atomic
+def do_change_appointment(
+    *, actor, appointment: Appointment, starts_at, ends_at=None, counsellor=None, room=None, reason: str
+) -> Appointment:
+    """Move an open appointment to another time (and/or counsellor, room); the old hours are freed."""
+    _require_manage_obj(actor, appointment)
+    reason = _check_reason(reason)
+    appointment = _locked(appointment)
+    if appointment.status not in ACTIVE:
+        raise ValidationError("已取消、已完成或未到的预约不能改约。", code="state")
+    starts_at, ends_at = check_times(starts_at, ends_at)
+    _check_counsellor(actor, counsellor)
+    counsellor = counsellor or appointment.counsellor
+    room = room or appointment.room
+    _check_room(appointment.unit, room, appointment.channel)
+    before = snapshot(appointment)
+    _release_slots(appointment)
+    appointment.starts_at, appointment.ends_at = starts_at, ends_at
+    appointment.counsellor, appointment.room = counsellor, room
+    if appointment.status != Status.REQUESTED:
+        appointment.status = Status.CHANGED
+    appointment.status_reason = reason
+    appointment.save()
+    _hold_slots(appointment)
+    log_change(actor, appointment, before, snapshot(appointment), purpose="改约")
+    return appointment
+
+
+@transaction.atomic
+def do_cancel_appointment(*, actor, appointment: Appointment, reason: str) -> Appointment:
+    """Cancel an open appointment with a reason; its counsellor and room hours become free."""
+    _require_manage_obj(actor, appointment)
+    reason = _check_reason(reason)
+    appointment = _locked(appointment)
+    if appointment.status not in ACTIVE:
+        raise ValidationError("该预约已取消或已结束，不能再取消。", code="state")
+    before = snapshot(appointment)
+    _release_slots(appointment)
+    appointment.status = Status.CANCELLED
+    appointment.status_reason = reason
+    appointment.save()
+    log_change(actor, appointment, before, snapshot(appointment), purpose="取消预约")
+    return appointment
+
+
+@transaction.atomic
+def do_close_appointment(*, actor, appointment: Appointment, status: str, now=None) -> Appointment:
+    """Record that a confirmed appointment took place (done) or the person did not come (no_show)."""
+    _require_manage_obj(actor, appointment)
+    if status not in (Status.DONE, Status.NO_SHOW):
+        raise ValidationError("请选择“已完成”或“未到”。", code="status")
+    appointment = _locked(appointment)
+    if appointment.status not in (Status.CONFIRMED, Status.CHANGED):
+        raise ValidationError("只有已确认的预约可以登记完成或未到。", code="state")
+    if appointment.starts_at > (now or timezone.now()):
+        raise ValidationError("预约时间还没到，不能登记完成或未到。", code="too_early")
+    before = snapshot(appointment)
+    appointment.status = status
+    appointment.save()
+    log_change(actor, appointment, before, snapshot(appointment))
+    return appointment
+
+
+# --- rooms and hours ---------------------------------------------------------------------------
+@transaction.atomic
+def do_save_room(*, actor, unit: OrgUnit, data: dict, room: Room | None = None) -> Room:
+    """Create a room in ``unit`` or change one."""
+    target_unit = room.unit if room else unit
+    _require_manage(actor, target_unit)
+    name = (data.get("name") or "").strip()
+    if not name or len(name) > 50:
+        raise ValidationError({"name": "请填写咨询室名称（不超过 50 个字）。"})
+    kind = data.get("kind") or RoomKind.INDIVIDUAL
+    if kind not in RoomKind.values:
+        raise ValidationError({"kind": "请选择有效的类型。"})
+    capacity = data.get("capacity") or 1
+    if not 1 <= int(capacity) <= 200:
+        raise ValidationError({"capacity": "容纳人数须在 1 到 200 之间。"})
+    duplicate = Room.objects.filter(unit=target_unit, name=name)
+    if room is not None:
+        duplicate = duplicate.exclude(pk=room.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": "本单位已有同名咨询室。"})
+    before = snapshot(room) if room else {}
+    room = room or Room(unit=unit, unit_path=unit.path)
+    room.name, room.kind, room.capacity = name, kind, int(capacity)
+    room.active = bool(data.get("active", True))
+    room.save()
+    log_change(actor, room, before, snapshot(room))
+    return room
+
+
+@transaction.atomic
+def do_add_availability(*, actor, unit: OrgUnit, counsellor, weekday: int, start: time, end: time) -> Availability:
+    """Add weekly duty hours of a counsellor at ``unit``; overlapping hours of the same person are refused."""
+    _require_manage(actor, unit)
+    _check_counsellor(actor, counsellor)
+    if counsellor is None:
+        raise ValidationError({"counsellor": "请选择咨询师。"})
+    if weekday not in Weekday.values:
+        raise ValidationError({"weekday": "请选择星期。"})
+    if start is None or end is None or end <= start:
+        raise ValidationError({"end": "结束时间须晚于开始时间。"})
+    overlap = Availability.objects.filter(counsellor=counsellor, weekday=weekday, start__lt=end, end__gt=start)
+    if overlap.exists():
+        raise ValidationError("该咨询师在这一天的值班时间与已有安排重叠。", code="overlap")
+    row = Availability.objects.create(
+        unit=unit, unit_path=unit.path, counsellor=counsellor, weekday=weekday, start=start, end=end
+    )
+    log_change(actor, row, {}, snapshot(row))
+    return row
+
+
+@transaction.atomic
+def do_delete_availability(*, actor, row: Availability) -> None:
+    if actor is not None and not can(actor, Perm.APPOINTMENT_MANAGE, row):
+        raise ValidationError("您无权修改该值班安排。", code="forbidden")
+    log_change(actor, row, snapshot(row), {})
+    row.delete()

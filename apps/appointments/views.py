@@ -1,0 +1,307 @@
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from apps.audit.services import log_read
+from apps.clients.selectors import access_client_by_id
+from apps.core.access import access_by_id, can
+from apps.core.forms import run_service
+from apps.core.pagination import keyset_page
+from apps.core.perms import Perm, requires
+from apps.identity.masks import mask_mobile
+
+from . import selectors, services
+from .choices import ACTIVE, Status, Weekday
+from .forms import AppointmentForm, AvailabilityForm, CancelForm, ChangeForm, CloseForm, ConfirmForm, RoomForm
+from .models import Appointment, Availability, Room
+
+
+def _parse_day(value) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return timezone.localdate()
+
+
+def _rows(appointments):
+    return [(a, mask_mobile(a.contact_phone) if a.contact_phone else "") for a in appointments]
+
+
+def _get(request, pk, perm=Perm.CLIENT_VIEW) -> Appointment:
+    return access_by_id(Appointment.objects.select_related("unit", "counsellor", "room"), pk, request.user, perm)
+
+
+@requires(Perm.CLIENT_VIEW)
+def today(request):
+    """S-FLOW-2: the day's appointments in time order (提前调取当天预约), mine by default, any date."""
+    day = _parse_day(request.GET.get("date"))
+    mine = request.GET.get("who", "me") != "all"
+    rows = selectors.day_appointments(request.user, day, mine=mine)
+    context = {
+        "day": day,
+        "weekday": Weekday(day.weekday()).label,
+        "prev": day - timedelta(days=1),
+        "next": day + timedelta(days=1),
+        "is_today": day == timezone.localdate(),
+        "mine": mine,
+        "rows": _rows(rows),
+        "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
+    }
+    return render(request, "appointments/today.html", context)
+
+
+@requires(Perm.CLIENT_VIEW)
+def appointment_list(request):
+    status = request.GET.get("status", "")
+    status = status if status in Status.values else ""
+    day = request.GET.get("date", "")
+    day_value = _parse_day(day) if day else None
+    reference = request.GET.get("reference", "").strip()[:12]
+    rows = selectors.search_appointments(request.user, status, day_value, reference)
+    page = keyset_page(rows, request, descending=True)
+    context = {
+        "page": page,
+        "rows": _rows(page),
+        "status": status,
+        "statuses": Status.choices,
+        "date": day,
+        "reference": reference,
+        "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
+    }
+    return render(request, "appointments/appointment_list.html", context)
+
+
+@requires(Perm.CLIENT_VIEW)
+def appointment_detail(request, pk):
+    """One appointment; needs and basic information are sensitive, so the opening is audited."""
+    appointment = _get(request, pk)
+    log_read(request.user, appointment, purpose="查看预约", request=request)
+    manage = can(request.user, Perm.APPOINTMENT_MANAGE, appointment)
+    context = {
+        "a": appointment,
+        "basic": appointment.basic,
+        "masked_phone": mask_mobile(appointment.contact_phone) if appointment.contact_phone else "",
+        "can_manage": manage,
+        "can_confirm": manage and appointment.status == Status.REQUESTED,
+        "can_change": manage and appointment.status in ACTIVE,
+        "can_close": manage
+        and appointment.status in (Status.CONFIRMED, Status.CHANGED)
+        and appointment.starts_at <= timezone.now(),
+        "close_form": CloseForm(),
+    }
+    return render(request, "appointments/appointment_detail.html", context)
+
+
+def _choices(request, unit=None):
+    rooms = selectors.visible_rooms(request.user, Perm.APPOINTMENT_MANAGE).filter(active=True)
+    if unit is not None:
+        rooms = rooms.filter(unit=unit)
+    return {
+        "counsellors": services.counsellor_candidates(request.user),
+        "rooms": rooms,
+    }
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def appointment_create(request):
+    initial = {}
+    if request.GET.get("starts_at"):
+        initial["starts_at"] = request.GET["starts_at"]
+    form = AppointmentForm(
+        request.POST or None, initial=initial, units=selectors.manageable_units(request.user), **_choices(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        unit = data.pop("unit")
+        client_id = data.pop("client")
+        if client_id:
+            try:
+                data["client"], _ = access_client_by_id(request.user, client_id)
+            except Http404:  # not in scope or missing: the same answer
+                form.add_error("client", "没有找到该编号的来访者（只能关联本单位及下级单位的来访者）。")
+        if not form.errors:
+            appointment = run_service(
+                form, lambda: services.do_book_appointment(actor=request.user, unit=unit, data=data)
+            )
+            if appointment:
+                messages.success(request, f"预约已登记，预约号 {appointment.reference}。")
+                return redirect("appointments:appointment-detail", pk=appointment.pk)
+    return render(request, "appointments/form.html", {"form": form, "title": "登记预约"})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def appointment_confirm(request, pk):
+    appointment = _get(request, pk, Perm.APPOINTMENT_MANAGE)
+    form = ConfirmForm(
+        request.POST or None,
+        initial={"counsellor": appointment.counsellor_id, "room": appointment.room_id},
+        **_choices(request, appointment.unit),
+    )
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form,
+            lambda: services.do_confirm_appointment(
+                actor=request.user,
+                appointment=appointment,
+                counsellor=form.cleaned_data["counsellor"],
+                room=form.cleaned_data["room"],
+                told_service=form.cleaned_data["told_service"],
+            ),
+        )
+        if done:
+            messages.success(request, "预约已确认。")
+            return redirect("appointments:appointment-detail", pk=appointment.pk)
+    return render(request, "appointments/form.html", {"form": form, "title": "确认预约", "a": appointment})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def appointment_change(request, pk):
+    appointment = _get(request, pk, Perm.APPOINTMENT_MANAGE)
+    local = timezone.localtime(appointment.starts_at)
+    form = ChangeForm(
+        request.POST or None,
+        initial={"starts_at": local, "counsellor": appointment.counsellor_id, "room": appointment.room_id},
+        **_choices(request, appointment.unit),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = run_service(
+            form,
+            lambda: services.do_change_appointment(
+                actor=request.user,
+                appointment=appointment,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                counsellor=data["counsellor"],
+                room=data["room"],
+                reason=data["reason"],
+            ),
+        )
+        if done:
+            messages.success(request, "已改约。")
+            return redirect("appointments:appointment-detail", pk=appointment.pk)
+    return render(request, "appointments/form.html", {"form": form, "title": "改约", "a": appointment})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def appointment_cancel(request, pk):
+    appointment = _get(request, pk, Perm.APPOINTMENT_MANAGE)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form,
+            lambda: services.do_cancel_appointment(
+                actor=request.user, appointment=appointment, reason=form.cleaned_data["reason"]
+            ),
+        )
+        if done:
+            messages.success(request, "预约已取消，该时段已释放。")
+            return redirect("appointments:appointment-detail", pk=appointment.pk)
+    return render(request, "appointments/form.html", {"form": form, "title": "取消预约", "a": appointment})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["POST"])
+def appointment_close(request, pk):
+    appointment = _get(request, pk, Perm.APPOINTMENT_MANAGE)
+    form = CloseForm(request.POST)
+    if form.is_valid() and run_service(
+        form,
+        lambda: services.do_close_appointment(
+            actor=request.user, appointment=appointment, status=form.cleaned_data["status"]
+        ),
+    ):
+        messages.success(request, "已登记。")
+    else:
+        for error in form.errors.values():
+            messages.error(request, "；".join(error))
+    return redirect("appointments:appointment-detail", pk=appointment.pk)
+
+
+# --- rooms and duty hours ----------------------------------------------------------------------
+@requires(Perm.CLIENT_VIEW)
+def room_list(request):
+    context = {
+        "rooms": selectors.visible_rooms(request.user).order_by("unit_path", "name")[:500],
+        "hours": selectors.visible_availability(request.user).order_by("unit_path", "weekday", "start")[:500],
+        "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
+    }
+    return render(request, "appointments/room_list.html", context)
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def room_create(request):
+    form = RoomForm(request.POST or None, units=selectors.manageable_units(request.user))
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        unit = data.pop("unit")
+        if run_service(form, lambda: services.do_save_room(actor=request.user, unit=unit, data=data)):
+            messages.success(request, "咨询室已添加。")
+            return redirect("appointments:room-list")
+    return render(request, "appointments/form.html", {"form": form, "title": "添加咨询室"})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def room_edit(request, pk):
+    room = access_by_id(Room.objects.select_related("unit"), pk, request.user, Perm.APPOINTMENT_MANAGE)
+    initial = {
+        "unit": room.unit_id,
+        "name": room.name,
+        "kind": room.kind,
+        "capacity": room.capacity,
+        "active": room.active,
+    }
+    form = RoomForm(request.POST or None, initial=initial, units=selectors.manageable_units(request.user))
+    form.fields["unit"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        data.pop("unit")
+        if run_service(form, lambda: services.do_save_room(actor=request.user, unit=room.unit, data=data, room=room)):
+            messages.success(request, "咨询室已保存。")
+            return redirect("appointments:room-list")
+    return render(request, "appointments/form.html", {"form": form, "title": "修改咨询室"})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def availability_create(request):
+    form = AvailabilityForm(
+        request.POST or None,
+        units=selectors.manageable_units(request.user),
+        counsellors=services.counsellor_candidates(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if run_service(
+            form,
+            lambda: services.do_add_availability(
+                actor=request.user,
+                unit=data["unit"],
+                counsellor=data["counsellor"],
+                weekday=data["weekday"],
+                start=data["start"],
+                end=data["end"],
+            ),
+        ):
+            messages.success(request, "值班时间已添加。")
+            return redirect("appointments:room-list")
+    return render(request, "appointments/form.html", {"form": form, "title": "添加咨询师值班时间"})
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_http_methods(["POST"])
+def availability_delete(request, pk):
+    row = access_by_id(Availability.objects.all(), pk, request.user, Perm.APPOINTMENT_MANAGE)
+    services.do_delete_availability(actor=request.user, row=row)
+    messages.success(request, "值班时间已删除。")
+    return redirect("appointments:room-list")

@@ -1,0 +1,80 @@
+"""End-to-end: a person books on a phone, staff confirm, the counsellor sees the day (S-FLOW-1, S-FLOW-2)."""
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.appointments.demo import seed_demo_appointments
+from apps.appointments.models import Appointment
+from apps.core.scoping import unscoped
+from apps.orgs.models import OrgUnit
+
+from .conftest import shot
+from .test_scoped_login import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_public_booking_confirm_and_counsellors_day(live_server, page_factory):
+    """S-FLOW-1, S-FLOW-2: public phone booking → reference; staff confirm; the counsellor's day in order."""
+    call_command("seed_demo")
+    codes = {"community-1-1": "DEMO-S1C1", "community-2-1": "DEMO-S2C1", "street-1": "DEMO-S1", "district": "DEMO-D"}
+    units = {key: OrgUnit.objects.get(code=code) for key, code in codes.items()}
+    users = {u.username: u for u in User.objects.filter(username__in=["counsellor", "community"])}
+    seed_demo_appointments(units, users)  # idempotent: a no-op when seed_demo already added them
+    base = live_server.url
+
+    phone = page_factory(390, 844)
+    phone.goto(f"{base}/book/")
+    assert "东坡社区社会心理服务室" in phone.inner_text("[data-testid=public-units]")
+    assert "湖滨街道社区卫生服务中心心理科" not in phone.inner_text("main")
+    shot(phone, "60-book-units-phone")
+    phone.click("text=东坡社区社会心理服务室")
+    phone.wait_for_selector("[data-testid=slots] .slot-grid label")
+    slot_value = phone.get_attribute("[data-testid=slots] input[name=slot]", "value")
+    phone.click("[data-testid=slots] .slot-grid label >> nth=0")
+    phone.fill("input[name=contact_name]", "王小明")
+    phone.fill("input[name=contact_phone]", "139 1234 5678")
+    phone.fill("textarea[name=needs_symptoms]", "孩子上初二，最近厌学，想咨询如何沟通。")
+    phone.click("button:has-text('提交预约')")
+    assert "请阅读保密原则" in phone.inner_text("main")  # the notice must be ticked
+    shot(phone, "61-book-form-notice-required")
+    phone.check("#id_agree")
+    phone.fill("textarea[name=needs_symptoms]", "孩子上初二，最近厌学，想咨询如何沟通。")
+    phone.click("button:has-text('提交预约')")
+    reference = phone.inner_text("[data-testid=reference]").strip()
+    assert len(reference) == 8
+    shot(phone, "62-book-reference-phone")
+    with unscoped("find the request the browser made"):
+        booked = Appointment.objects.get(reference=reference)
+    assert booked.status == "requested" and timezone.localtime(booked.starts_at).isoformat() == slot_value
+
+    staff = page_factory()
+    login(staff, base, "community")
+    staff.click("text=预约管理")
+    staff.fill("input[name=reference]", reference)
+    staff.click("button:has-text('查找')")
+    staff.click(f"text={reference}")
+    assert "待确认" in staff.inner_text("main")
+    staff.click("text=确认预约")
+    staff.check("input[name=told_service]")
+    shot(staff, "63-staff-confirm")
+    staff.click("button:has-text('保存')")
+    staff.wait_for_selector("text=预约已确认")
+    detail = staff.inner_text("[data-testid=appointment]")
+    assert "钱咨询" in detail
+    shot(staff, "64-staff-confirmed")
+
+    counsellor = page_factory()
+    login(counsellor, base, "counsellor")
+    counsellor.click("text=今日预约")
+    day_list = counsellor.inner_text("[data-testid=day-list]")
+    times = [line[:5] for line in day_list.splitlines() if line[:2].isdigit() and line[2] == ":"]
+    assert times == sorted(times) and len(times) >= 5
+    shot(counsellor, "65-counsellor-today")
+    day = timezone.localtime(booked.starts_at).date().isoformat()
+    counsellor.fill("input[name=date]", day)
+    counsellor.click("button:has-text('查看')")
+    assert reference in counsellor.inner_text("[data-testid=day-list]")
+    shot(counsellor, "66-counsellor-booked-day")
