@@ -25,7 +25,19 @@ class MenuSection:
 
 MENU: list[MenuSection] = [
     MenuSection(_("工作台"), (MenuItem(_("首页"), "core:home", "house", AUTHENTICATED),)),
-    MenuSection(_("服务对象"), (MenuItem(_("来访者"), "clients:client-list", "person-vcard", Perm.CLIENT_VIEW),)),
+    MenuSection(
+        _("服务对象"),
+        (
+            MenuItem(_("来访者"), "clients:client-list", "person-vcard", Perm.CLIENT_VIEW),
+            MenuItem(_("个案"), "casework:case-list", "folder2-open", Perm.CLIENT_VIEW),
+            MenuItem(_("今日预约"), "appointments:today", "calendar-day", Perm.CLIENT_VIEW),
+            MenuItem(_("预约管理"), "appointments:appointment-list", "calendar-check", Perm.APPOINTMENT_MANAGE),
+            MenuItem(_("日常排查"), "screening:record-list", "clipboard-check", Perm.SCREENING_MANAGE),
+            MenuItem(_("电话网络咨询"), "outreach:inquiry-list", "telephone", Perm.CLIENT_VIEW),
+            MenuItem(_("上门关怀"), "outreach:visit-mine", "house-heart", Perm.CLIENT_VIEW),
+            MenuItem(_("转介记录"), "outreach:referral-list", "box-arrow-up-right", Perm.CLIENT_VIEW),
+        ),
+    ),
     MenuSection(
         _("组织与人员"),
         (

@@ -36,6 +36,10 @@ class Perm(models.TextChoices):
     EXPORT_XLSX = "export.xlsx", "导出 Excel"
     EXPORT_CSV = "export.csv", "导出 CSV"
     CALENDAR_MANAGE = "calendar.manage", "维护节假日日历"
+    CONFIDENTIALITY_OVERRIDE = "case.confidentiality_override", "突破保密"
+    DIAGNOSE = "case.diagnose", "初步诊断"
+    SCREENING_MANAGE = "screening.manage", "排查登记与导入"
+    APPOINTMENT_MANAGE = "appointment.manage", "预约管理"
 
 
 # Holding any of these shows identified client data or governs security: such accounts need two
@@ -47,6 +51,7 @@ TWO_FACTOR_PERMS = frozenset(
         Perm.CLIENT_UNMASK,
         Perm.EMERGENCY_ACCESS,
         Perm.NOTE_VIEW,
+        Perm.CONFIDENTIALITY_OVERRIDE,
         Perm.AUDIT_VIEW,
         Perm.SECURITY_MANAGE,
     }

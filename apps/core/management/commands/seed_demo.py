@@ -91,6 +91,7 @@ class Command(BaseCommand):
         for username, role, unit_key in EXTRA_ASSIGNMENTS:
             Assignment.objects.create(user=users[username], unit=units[unit_key], role=roles[role])
         clients = seed_demo_clients(units)
+        seed_demo_modules(units, users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"已载入演示区与协会：{len(units)} 个单位，{len(users)} 个演示账号，{clients} 名来访者。"
@@ -111,6 +112,17 @@ class Command(BaseCommand):
                 f"用时 {time.monotonic() - started:.1f} 秒。"
             )
         )
+
+
+def seed_demo_modules(units: dict, users: dict) -> None:
+    """Let each service module add its demo records (screening, cases, outreach, appointments)."""
+    from apps.appointments.demo import seed_demo_appointments
+    from apps.casework.demo import seed_demo_casework
+    from apps.outreach.demo import seed_demo_outreach
+    from apps.screening.demo import seed_demo_screening
+
+    for seed in (seed_demo_screening, seed_demo_casework, seed_demo_outreach, seed_demo_appointments):
+        seed(units, users)
 
 
 def build_demo_units() -> dict[str, OrgUnit]:
