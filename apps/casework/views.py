@@ -10,6 +10,7 @@ from apps.core.access import can
 from apps.core.forms import run_service
 from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, requires
+from apps.core.scoping import unscoped
 
 from . import selectors, services
 from .choices import CaseState
@@ -233,7 +234,10 @@ def session_detail(request, pk):
     """One session. The notes show only to the case's counsellor or a note reader; each showing is audited."""
     session = selectors.access_session(request.user, pk)
     show = selectors.read_session_notes(request.user, session, request=request)
-    consents = session.consents.all() if show else []
+    consents = []
+    if show:
+        with unscoped("the consents of a session whose notes this user was just allowed to read"):
+            consents = list(session.consents.all())
     return render(
         request, "casework/session_detail.html", {"session": session, "show_notes": show, "consents": consents}
     )
