@@ -227,6 +227,29 @@ def client_merge(request, pk):
     return redirect("clients:client-detail", pk=keep.pk)
 
 
+def _latest_reception(user, client) -> dict | None:
+    """The per-visit half of the form (Appendix C) from the client's latest reception the user may see."""
+    from apps.casework.models import Reception
+
+    reception = (
+        scope(Reception.objects.filter(client=client), user, Perm.CLIENT_VIEW)
+        .select_related("receptionist")
+        .order_by("-received_at")
+        .first()
+    )
+    if reception is None:
+        return None
+    return {
+        "reason": reception.reason,
+        "history": reception.history,
+        "analysis": reception.preliminary_analysis,
+        "effect": reception.counselling_effect,
+        "next_step": reception.next_step_plan,
+        "receptionist": reception.receptionist.full_name if reception.receptionist else "",
+        "received_at": reception.received_at,
+    }
+
+
 @requires(Perm.CLIENT_UNMASK)
 @recent_auth_required
 def registration_form(request, pk):
@@ -236,7 +259,7 @@ def registration_form(request, pk):
     log_event(
         actor=request.user, action=AuditAction.EXPORT, obj=client, request=request, purpose="打印来访者情况登记表"
     )
-    content = registration_form_pdf(client, printed_by=request.user)
+    content = registration_form_pdf(client, printed_by=request.user, reception=_latest_reception(request.user, client))
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="registration-{client.pk}.pdf"'
     return response

@@ -146,3 +146,28 @@ def test_transfer_page_takes_the_receiving_units_code(tree, counsellor_a):
     response = http.post(f"/clients/{client.pk}/transfer/", {"to_unit_code": tree.c3.code, "reason": "搬家"})
     assert response.status_code == 302
     assert http.get(f"/clients/{client.pk}/").status_code == 404
+
+
+def test_registration_form_pdf_carries_the_latest_reception(tree, street_manager, tmp_path):
+    """S-FLOW-3, S-CLIENT-1: the per-visit half of Appendix C comes from the client's latest reception."""
+    import subprocess
+
+    from apps.casework.models import Reception
+
+    client = services.do_register_client(actor=None, unit=tree.c1, data={"name": "孙悟空"})
+    Reception.objects.create(
+        client=client,
+        unit=tree.c1,
+        unit_path=tree.c1.path,
+        receptionist=street_manager,
+        received_at=timezone.now(),
+        reason="近来失眠多梦",
+        next_step_plan="两周后复诊",
+        told_flow_rights=True,
+    )
+    http = HttpClient()
+    http.force_login(street_manager)
+    pdf = tmp_path / "form.pdf"
+    pdf.write_bytes(http.get(f"/clients/{client.pk}/registration-form.pdf").content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "近来失眠多梦" in text and "两周后复诊" in text and street_manager.full_name in text
