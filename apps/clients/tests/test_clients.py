@@ -205,3 +205,14 @@ def test_canary_client_leaves_no_plaintext_anywhere(tree, street_manager, caplog
     logs = caplog.text
     for canary in (canary_name, ID_A, canary_phone, canary_address):
         assert canary not in logs
+
+
+def test_only_name_and_unit_are_required(tree, counsellor_a):
+    """S-PRIN-6: staff do not probe beyond the service — every field but name and unit stays optional."""
+    http = browser(counsellor_a)
+    response = http.post("/clients/new/", {"unit": tree.c1.pk, "name": "只填姓名", "gender": "unknown"})
+    assert response.status_code == 302
+    from apps.clients.forms import ClientForm
+
+    required = {name for name, field in ClientForm(units=None).fields.items() if field.required}
+    assert required == {"unit", "name", "gender"}  # gender defaults to 未说明
