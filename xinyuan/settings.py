@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.clients",
     "apps.screening",
     "apps.casework",
+    "apps.reports",
     "apps.appointments",
     "apps.outreach",
     "apps.backups",

@@ -59,6 +59,7 @@ urlpatterns = [
     path("", include(("apps.core.urls", "core"))),
     path("orgs/", include("apps.orgs.urls")),
     path("clients/", include("apps.clients.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("casework/", include("apps.casework.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("exports/", include("apps.exports.urls")),

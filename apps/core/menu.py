@@ -29,6 +29,7 @@ MENU: list[MenuSection] = [
         _("服务对象"),
         (
             MenuItem(_("来访者"), "clients:client-list", "person-vcard", Perm.CLIENT_VIEW),
+            MenuItem(_("信息归集"), "reports:summary", "table", Perm.CLIENT_VIEW),
             MenuItem(_("个案"), "casework:case-list", "folder2-open", Perm.CLIENT_VIEW),
             MenuItem(_("今日预约"), "appointments:today", "calendar-day", Perm.CLIENT_VIEW),
             MenuItem(_("预约管理"), "appointments:appointment-list", "calendar-check", Perm.APPOINTMENT_MANAGE),

@@ -1,0 +1,3 @@
+from tests.authz import Target
+
+TARGETS = {"reports:summary": Target()}
