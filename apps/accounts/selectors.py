@@ -58,3 +58,23 @@ def manageable_units(actor) -> QuerySet:
 
 def all_roles() -> QuerySet:
     return Role.objects.all()
+
+
+def nearest_unit_managers(unit: OrgUnit, *, exclude_user_id: int | None = None) -> list[User]:
+    """Active users managing accounts (``user.manage``) at ``unit``, or else at its nearest ancestor that has any.
+
+    One query over the unit and its ancestors; ``exclude_user_id`` is left out before choosing the level,
+    so someone acting on their own unit reaches the level above.
+    """
+    ids = [*unit.ancestor_ids, unit.pk]
+    depth_of = {unit_id: depth for depth, unit_id in enumerate(ids)}
+    by_unit: dict[int, dict[int, User]] = {}
+    assignments = Assignment.objects.filter(unit_id__in=ids, user__is_active=True, unit__is_active=True).select_related(
+        "user", "role"
+    )
+    for assignment in assignments:
+        if Perm.USER_MANAGE in assignment.role.permissions and assignment.user_id != exclude_user_id:
+            by_unit.setdefault(assignment.unit_id, {})[assignment.user_id] = assignment.user
+    if not by_unit:
+        return []
+    return list(by_unit[max(by_unit, key=depth_of.__getitem__)].values())

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 from apps.core.access import access_by_id, can
-from apps.core.forms import run_service
+from apps.core.forms import report_form, run_service
 from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, login_only, public, requires
 
@@ -155,15 +155,6 @@ def user_edit(request, pk):
     return render(request, "accounts/user_form.html", {"form": form, "title": f"修改账号：{subject.full_name}"})
 
 
-def _report(request, form, success: str) -> None:
-    if form.errors:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        messages.success(request, success)
-
-
 @requires(Perm.USER_MANAGE)
 @require_POST
 def user_set_active(request, pk, active: bool):
@@ -176,7 +167,7 @@ def user_set_active(request, pk, active: bool):
                 actor=request.user, user=subject, active=active, expected_version=form.cleaned_data["version"]
             ),
         )
-    _report(request, form, "账号已启用。" if active else "账号已停用，其登录会话在下一次请求时结束。")
+    report_form(request, form, "账号已启用。" if active else "账号已停用，其登录会话在下一次请求时结束。")
     return redirect("accounts:user-detail", pk=subject.pk)
 
 
@@ -190,7 +181,7 @@ def user_set_password(request, pk):
             form,
             lambda: services.do_set_password(actor=request.user, user=subject, password=form.cleaned_data["password"]),
         )
-    _report(request, form, "新密码已设置。")
+    report_form(request, form, "新密码已设置。")
     return redirect("accounts:user-detail", pk=subject.pk)
 
 
@@ -206,7 +197,7 @@ def user_assign(request, pk):
                 actor=request.user, user=subject, unit=form.cleaned_data["unit"], role=form.cleaned_data["role"]
             ),
         )
-    _report(request, form, "角色已分配。")
+    report_form(request, form, "角色已分配。")
     return redirect("accounts:user-detail", pk=subject.pk)
 
 
@@ -219,7 +210,7 @@ def assignment_revoke(request, pk):
     form = VersionForm({"version": 1})
     form.is_valid()
     run_service(form, lambda: services.do_revoke_assignment(actor=request.user, assignment=assignment))
-    _report(request, form, f"已撤销“{assignment.unit.name} · {assignment.role.name}”。")
+    report_form(request, form, f"已撤销“{assignment.unit.name} · {assignment.role.name}”。")
     return redirect("accounts:user-detail", pk=assignment.user_id)
 
 

@@ -365,17 +365,9 @@ def do_override_confidentiality(*, actor, case: Case, ground: str, justification
 
 def responders(case: Case, actor) -> list:
     """Users holding USER_MANAGE at the case's unit or its nearest ancestor having one, plus the counsellor."""
-    from apps.accounts.models import Assignment
+    from apps.accounts.selectors import nearest_unit_managers
 
-    people: dict[int, object] = {}
-    for unit_id in reversed([*case.unit.ancestor_ids, case.unit_id]):
-        for assignment in Assignment.objects.filter(
-            unit_id=unit_id, user__is_active=True, unit__is_active=True
-        ).select_related("user", "role"):
-            if Perm.USER_MANAGE in assignment.role.permissions:
-                people[assignment.user_id] = assignment.user
-        if people:
-            break
+    people = {user.pk: user for user in nearest_unit_managers(case.unit)}
     if case.counsellor_id and case.counsellor.is_active:
         people[case.counsellor_id] = case.counsellor
     people.pop(actor.pk, None)

@@ -158,19 +158,10 @@ def do_break_glass(*, actor, client: Client, reason: str, reason_text: str) -> E
 
 def notify_unit_managers(client: Client, actor, grant: EmergencyAccess) -> None:
     """Tell the managers of the client's unit (or the nearest unit above that has one), minimally."""
-    from apps.accounts.models import Assignment
+    from apps.accounts.selectors import nearest_unit_managers
     from apps.notifications.services import notify_user
 
-    unit = client.unit
-    ids = [*unit.ancestor_ids, unit.pk]
-    for unit_id in reversed(ids):
-        managers = {
-            a.user
-            for a in Assignment.objects.filter(unit_id=unit_id, user__is_active=True).select_related("user", "role")
-            if Perm.USER_MANAGE in a.role.permissions and a.user_id != actor.pk
-        }
-        if managers:
-            break
+    managers = nearest_unit_managers(client.unit, exclude_user_id=actor.pk)
     for manager in managers:
         notify_user(
             user=manager,

@@ -8,7 +8,7 @@ from apps.accounts.security import recent_auth_required
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_event, log_read
 from apps.core.access import can, scope
-from apps.core.forms import run_service
+from apps.core.forms import report_form, run_service
 from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, requires
 from apps.identity.masks import mask_id, mask_mobile
@@ -167,15 +167,6 @@ def emergency(request):
     return render(request, "clients/emergency.html", {"form": form})
 
 
-def _report(request, form, success):
-    if form.errors:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-    else:
-        messages.success(request, success)
-
-
 @requires(Perm.CLIENT_MANAGE)
 @require_POST
 def client_transfer(request, pk):
@@ -199,7 +190,7 @@ def client_transfer(request, pk):
         elif done:
             messages.success(request, f"已移交到“{to_unit.name}”，本单位不再能查看该来访者。")
             return redirect("clients:client-list")
-    _report(request, form, "")
+    report_form(request, form, "")
     return redirect("clients:client-detail", pk=client.pk)
 
 
@@ -223,7 +214,7 @@ def client_merge(request, pk):
                     actor=request.user, keep=keep, duplicate=duplicate, reason=form.cleaned_data["reason"]
                 ),
             )
-    _report(request, form, "已合并，重复记录的全部服务记录已归入本档案。")
+    report_form(request, form, "已合并，重复记录的全部服务记录已归入本档案。")
     return redirect("clients:client-detail", pk=keep.pk)
 
 

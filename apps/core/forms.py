@@ -12,3 +12,15 @@ def run_service(form, action):
         form.add_error(None, error)
         return None
     return True if result is None else result
+
+
+def report_form(request, form, success: str) -> None:
+    """After a POST that redirects: show the form's errors as messages, or ``success``."""
+    from django.contrib import messages
+
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    elif success:
+        messages.success(request, success)
