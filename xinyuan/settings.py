@@ -95,6 +95,12 @@ INSTALLED_APPS = [
     "apps.vault",
     "apps.notifications",
     "apps.workdays",
+    "apps.assessments",
+    "apps.alerts",
+    "apps.membership",
+    "apps.governance",
+    "apps.projects",
+    "apps.assistance",
 ]
 
 MIDDLEWARE = [

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
@@ -44,6 +46,11 @@ router.register("screening-records", ScreeningRecordViewSet, basename="screening
 router.register("screening-imports", ImportBatchViewSet, basename="screeningimport")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("appointment-rooms", RoomViewSet, basename="appointment-room")
+# Modules added later list their endpoints in their api.ROUTES instead of editing this file.
+MODULES_WITH_ROUTES = ("assessments", "alerts", "membership", "governance", "projects", "assistance")
+for _module in MODULES_WITH_ROUTES:
+    for _prefix, _viewset, _basename in import_module(f"apps.{_module}.api").ROUTES:
+        router.register(_prefix, _viewset, basename=_basename)
 router.APIRootView.permission_map = {"get": AUTHENTICATED}
 
 
@@ -75,4 +82,5 @@ urlpatterns = [
     path("screening/", include("apps.screening.urls")),
     path("appointments/", include("apps.appointments.urls")),
     path("book/", include("apps.appointments.public_urls")),
+    *[path(f"{_module}/", include(f"apps.{_module}.urls")) for _module in MODULES_WITH_ROUTES],
 ]

@@ -1,7 +1,9 @@
 """The left menu: modules and their pages, each shown only to users holding its permission."""
 
 from dataclasses import dataclass
+from importlib import import_module
 
+from django.apps import apps
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -62,9 +64,22 @@ MENU: list[MenuSection] = [
 ]
 
 
+def all_sections() -> list[MenuSection]:
+    """The built-in sections, then each installed module's ``apps.<module>.menu.SECTIONS``."""
+    sections = list(MENU)
+    for config in apps.get_app_configs():
+        if config.name.startswith("apps."):
+            try:
+                module = import_module(f"{config.name}.menu")
+            except ModuleNotFoundError:
+                continue
+            sections.extend(getattr(module, "SECTIONS", ()))
+    return sections
+
+
 def menu_for(user, current_path: str) -> list[dict]:
     sections = []
-    for section in MENU:
+    for section in all_sections():
         items = []
         for item in section.items:
             if item.permission != AUTHENTICATED and not can(user, item.permission):

@@ -1,0 +1,3 @@
+"""REST endpoints; xinyuan/urls.py registers every (prefix, viewset, basename) in ROUTES."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+from tests.authz import Target  # noqa: F401
+
+TARGETS: dict = {}
