@@ -52,3 +52,12 @@ def visible_availability(user, perm: str = Perm.CLIENT_VIEW):
 
 def manageable_units(user):
     return scope(OrgUnit.objects.filter(is_active=True), user, Perm.APPOINTMENT_MANAGE).order_by("path")
+
+
+def register_matches(user, appointment, limit: int = 5) -> list:
+    """Register clients the user may see whose phone is the booking's contact phone (exact, blind index)."""
+    from apps.clients.selectors import search_clients
+
+    if appointment.client_id or not appointment.contact_phone:
+        return []
+    return list(search_clients(user, appointment.contact_phone).order_by("id")[:limit])

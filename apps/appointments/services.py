@@ -409,6 +409,27 @@ def do_confirm_appointment(*, actor, appointment: Appointment, counsellor=None, 
     return appointment
 
 
+@transaction.atomic
+def do_link_client(*, actor, appointment: Appointment, client) -> Appointment:
+    """Tie a booking (often a public one, which only knows a name and a phone) to the register's client,
+    so reception and the case start from the person's existing record instead of a duplicate."""
+    _require_manage_obj(actor, appointment)
+    appointment = _locked(appointment)
+    if appointment.client_id is not None:
+        raise ValidationError("该预约已关联来访者，不能再关联其他人。", code="linked")
+    if appointment.status not in ACTIVE:
+        raise ValidationError("已取消、已完成或未到的预约不能再关联来访者。", code="state")
+    if not can(actor, Perm.CLIENT_MANAGE, client):
+        raise ValidationError({"client": "只能关联本单位及下级单位的来访者。"})
+    if client.merged_into_id:
+        raise ValidationError({"client": "该来访者记录已合并，请关联合并后的记录。"})
+    before = snapshot(appointment)
+    appointment.client = client
+    appointment.save(update_fields=["client"])
+    log_change(actor, appointment, before, snapshot(appointment), purpose="预约关联来访者")
+    return appointment
+
+
 def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 2:

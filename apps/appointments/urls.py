@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/change/", views.appointment_change, name="appointment-change"),
     path("<int:pk>/cancel/", views.appointment_cancel, name="appointment-cancel"),
     path("<int:pk>/close/", views.appointment_close, name="appointment-close"),
+    path("<int:pk>/link-client/", views.appointment_link_client, name="appointment-link-client"),
     path("rooms/", views.room_list, name="room-list"),
     path("rooms/new/", views.room_create, name="room-create"),
     path("rooms/<int:pk>/edit/", views.room_edit, name="room-edit"),

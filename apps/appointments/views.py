@@ -1,10 +1,11 @@
 from datetime import date, timedelta
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.audit.services import log_read
 from apps.clients.selectors import access_client_by_id
@@ -92,8 +93,31 @@ def appointment_detail(request, pk):
         and appointment.status in (Status.CONFIRMED, Status.CHANGED)
         and appointment.starts_at <= timezone.now(),
         "close_form": CloseForm(),
+        "can_reception": can(request.user, Perm.CLIENT_MANAGE, appointment),
     }
+    if manage and appointment.status in ACTIVE:
+        context["matches"] = selectors.register_matches(request.user, appointment)
     return render(request, "appointments/appointment_detail.html", context)
+
+
+@requires(Perm.APPOINTMENT_MANAGE)
+@require_POST
+def appointment_link_client(request, pk):
+    """S-FLOW-1, S-FLOW-3: tie a booking to the person already in the register (found by phone or number)."""
+    appointment = _get(request, pk, Perm.APPOINTMENT_MANAGE)
+    try:
+        client, _ = access_client_by_id(request.user, request.POST.get("client"), Perm.CLIENT_MANAGE)
+    except Http404:
+        messages.error(request, "没有找到该编号的来访者（只能关联本单位及下级单位的来访者）。")
+        return redirect("appointments:appointment-detail", pk=appointment.pk)
+    try:
+        services.do_link_client(actor=request.user, appointment=appointment, client=client)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"已关联来访者 #{client.pk}。")
+    return redirect("appointments:appointment-detail", pk=appointment.pk)
 
 
 def _choices(request, unit=None):

@@ -67,6 +67,9 @@ TARGETS = {
     "appointments:appointment-change": Target(appointment_pk),
     "appointments:appointment-cancel": Target(appointment_pk),
     "appointments:appointment-close": Target(appointment_pk),
+    "appointments:appointment-link-client": Target(
+        appointment_pk, body=lambda world, unit: {"client": world.client[unit.pk].pk}
+    ),
     "appointments:room-list": Target(),
     "appointments:room-create": Target(body=lambda w, u: {"unit": u.pk, "name": "矩阵新室", "kind": "individual"}),
     "appointments:room-edit": Target(room_pk),

@@ -444,3 +444,33 @@ def test_demo_data_covers_every_state():
     assert any(timezone.localtime(a.starts_at).date() > today for a in rows)
     assert Room.objects.filter(unit=units["district"]).count() == 4
     assert services.public_units().filter(code="DEMO-S1C1").exists()
+
+
+def test_a_public_booking_is_linked_to_the_registered_client(tree, counsellor_a, street_manager, hours_a, monday_10):
+    """S-FLOW-1, S-FLOW-3: staff see register matches by phone and link one; out of scope or twice is refused."""
+    from apps.clients.services import do_register_client
+
+    person = do_register_client(
+        actor=None, unit=tree.c1, data={"name": "林小雨", "phone": "13912345678", "gender": "female"}
+    )
+    stranger = do_register_client(actor=None, unit=tree.c3, data={"name": "赵某", "phone": "13912345678"})
+    request = services.do_request_appointment(
+        unit=tree.c1, data=booking(None, monday_10), now=monday_10 - timedelta(days=2)
+    )
+    web = HttpClient()
+    web.force_login(street_manager)
+    page = web.get(f"/appointments/{request.pk}/").content.decode()
+    assert f"来访者 #{person.pk}" in page and f"来访者 #{stranger.pk}" not in page  # other street's twin hidden
+    refused = web.post(f"/appointments/{request.pk}/link-client/", {"client": stranger.pk}, follow=True)
+    assert "没有找到该编号的来访者" in refused.content.decode()
+    request.refresh_from_db()
+    assert request.client_id is None
+    web.post(f"/appointments/{request.pk}/link-client/", {"client": person.pk})
+    request.refresh_from_db()
+    assert request.client_id == person.pk
+    linked = web.get(f"/appointments/{request.pk}/").content.decode()
+    assert f"/casework/receptions/new/?client={person.pk}" in linked and "关联此来访者" not in linked
+    with pytest.raises(ValidationError) as error:
+        services.do_link_client(actor=street_manager, appointment=request, client=person)
+    assert "已关联" in str(error.value)
+    assert AuditEntry.objects.filter(purpose="预约关联来访者").count() == 1
