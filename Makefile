@@ -58,11 +58,14 @@ check:
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Two workers (pytest-xdist): the machine has two cores and browser tests wait on Chromium.
+TEST_JOBS ?= 2
+
 test-sqlite:
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_JOBS)
 
 test-postgres:
-	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest
+	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n $(TEST_JOBS)
 
 ## make bench: city-scale benchmarks on PostgreSQL (never part of make test).
 bench: install-test assets
