@@ -1,0 +1,226 @@
+"""Reads of the membership module, scoped to the acting user where a user asks."""
+
+import datetime as dt
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from apps.core.access import scope
+from apps.orgs.choices import UnitKind
+from apps.orgs.models import OrgUnit
+
+from .choices import (
+    BODY_INCLUDES,
+    BUILDER_POSITIONS,
+    LEADER_POSITIONS,
+    ApplicationStatus,
+    BodyKind,
+    MemberStatus,
+    Tier,
+)
+from .models import Application, CommitteeMembership, DuesPayment, DuesRate, Member, Position
+
+EXPIRY_WARNING_DAYS = 60
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def association_of(unit: OrgUnit) -> OrgUnit | None:
+    """The association (root of kind ``association``) a unit belongs to, or None."""
+    if unit is None:
+        return None
+    root_id = int(unit.path.strip("/").split("/")[0])
+    root = unit if unit.pk == root_id else OrgUnit.objects.filter(pk=root_id).first()
+    return root if root is not None and root.kind == UnitKind.ASSOCIATION else None
+
+
+def associations_for(user, perm: str):
+    """Associations in which ``user`` holds ``perm`` (their active grant covers the root)."""
+    return scope(OrgUnit.objects.filter(kind=UnitKind.ASSOCIATION, is_active=True), user, perm).order_by("name")
+
+
+def committees_of(association: OrgUnit):
+    return OrgUnit.objects.filter(parent=association, kind=UnitKind.COMMITTEE, is_active=True).order_by("code", "id")
+
+
+def departments_of(association: OrgUnit):
+    return OrgUnit.objects.filter(parent=association, kind=UnitKind.DEPARTMENT, is_active=True).order_by("code", "id")
+
+
+def current_positions(on: dt.date | None = None):
+    """Positions whose term covers ``on`` (default today) and that were not ended early."""
+    on = on or today()
+    return Position.objects.filter(
+        Q(term_start__lte=on),
+        Q(term_end__isnull=True) | Q(term_end__gte=on),
+        Q(ended_on__isnull=True) | Q(ended_on__gt=on),
+        member__status=MemberStatus.ACTIVE,
+    )
+
+
+def current_holders(association_unit: OrgUnit, body_kind: str, on: dt.date | None = None) -> list:
+    """H-ORG-1: the users holding a current position in ``body_kind`` of the association.
+
+    The standing board is drawn from the board, so its holders count as board members. The
+    general assembly is every active member.
+    """
+    from apps.accounts.models import User
+
+    if body_kind == BodyKind.GENERAL_ASSEMBLY:
+        users = Member.objects.filter(association=association_unit, status=MemberStatus.ACTIVE).values("user_id")
+    else:
+        kinds = BODY_INCLUDES.get(body_kind, (body_kind,))
+        users = (
+            current_positions(on).filter(association=association_unit, body__kind__in=kinds).values("member__user_id")
+        )
+    return list(User.objects.filter(pk__in=users, is_active=True).order_by("id"))
+
+
+def is_board_member(user, association_unit: OrgUnit) -> bool:
+    return (
+        current_positions()
+        .filter(association=association_unit, body__kind__in=BODY_INCLUDES[BodyKind.BOARD], member__user=user)
+        .exists()
+    )
+
+
+def tier_from_kinds(kinds) -> str:
+    """H-MEM-4: leader if any leader position, builder if a director or department staff, else participant."""
+    kinds = set(kinds)
+    if kinds & LEADER_POSITIONS:
+        return Tier.LEADER
+    if kinds & BUILDER_POSITIONS:
+        return Tier.BUILDER
+    return Tier.PARTICIPANT
+
+
+def tiers_of(member_ids, on: dt.date | None = None) -> dict[int, str]:
+    """{member id: tier} for many members in one query."""
+    kinds = defaultdict(set)
+    for member_id, kind in (
+        current_positions(on).filter(member_id__in=list(member_ids)).values_list("member_id", "kind")
+    ):
+        kinds[member_id].add(kind)
+    return {member_id: tier_from_kinds(kinds.get(member_id, ())) for member_id in member_ids}
+
+
+def tier_of(member: Member) -> str:
+    return tiers_of([member.pk])[member.pk]
+
+
+def members_for_user(user):
+    """The user's own member records (one per association), for self-service."""
+    return Member.objects.filter(user=user).select_related("association").order_by("id")
+
+
+def application_by_reference(reference: str) -> Application | None:
+    from apps.core.scoping import unscoped
+
+    with unscoped("公开申请进度查询：按申请编号与查询码核对申请人本人"):
+        return Application.objects.filter(reference=(reference or "").strip().upper()).first()
+
+
+def member_by_card_token(token: str) -> Member | None:
+    return Member.objects.filter(card_token=token).select_related("association").first()
+
+
+def paid_years(member: Member) -> list[int]:
+    return sorted(set(member.payments.values_list("year", flat=True)))
+
+
+def card_valid_until(member: Member) -> dt.date | None:
+    """The card is valid to the end of the last year for which dues were paid."""
+    years = paid_years(member)
+    return dt.date(years[-1], 12, 31) if years else None
+
+
+def rates_for(association: OrgUnit, year: int) -> dict[str, Decimal]:
+    return {r.tier: r.amount for r in DuesRate.objects.filter(association=association, year=year)}
+
+
+def dues_status(association: OrgUnit, year: int, members) -> list[dict]:
+    """Per member: tier, amount due, amount paid, arrears for ``year`` (three queries in all)."""
+    members = list(members)
+    ids = [m.pk for m in members]
+    tiers = tiers_of(ids)
+    rates = rates_for(association, year)
+    paid = dict(
+        DuesPayment.objects.filter(member_id__in=ids, year=year)
+        .values("member_id")
+        .annotate(total=Sum("amount"))
+        .values_list("member_id", "total")
+    )
+    rows = []
+    for m in members:
+        due = rates.get(tiers[m.pk], Decimal("0"))
+        got = paid.get(m.pk) or Decimal("0")
+        rows.append({"member": m, "tier": tiers[m.pk], "due": due, "paid": got, "owed": max(due - got, Decimal("0"))})
+    return rows
+
+
+def arrears(association: OrgUnit, year: int) -> list[dict]:
+    """H-MEM-3: active members who joined by the end of ``year`` and paid less than their tier's dues."""
+    members = Member.objects.filter(
+        association=association, status=MemberStatus.ACTIVE, joined_on__lte=dt.date(year, 12, 31)
+    ).order_by("number")
+    return [row for row in dues_status(association, year, members) if row["owed"] > 0]
+
+
+def expiring_certificates(association: OrgUnit, days: int = EXPIRY_WARNING_DAYS):
+    from .models import Certificate
+
+    now = today()
+    return (
+        Certificate.objects.filter(
+            member__association=association,
+            member__status=MemberStatus.ACTIVE,
+            expires_on__isnull=False,
+            expires_on__lte=now + dt.timedelta(days=days),
+        )
+        .select_related("member")
+        .order_by("expires_on", "id")
+    )
+
+
+def dashboard(association: OrgUnit, year: int) -> dict:
+    """Members by tier and committee, applications by stage, dues collected and owed for ``year``."""
+    from apps.core.scoping import unscoped
+
+    active = Member.objects.filter(association=association, status=MemberStatus.ACTIVE)
+    ids = list(active.values_list("id", flat=True))
+    tiers = Counter(tiers_of(ids).values())
+    committees = Counter(
+        dict(
+            CommitteeMembership.objects.filter(association=association, left_on__isnull=True, member__in=active)
+            .values("committee__name")
+            .annotate(n=Count("id"))
+            .values_list("committee__name", "n")
+        )
+    )
+    with unscoped("协会仪表盘按状态统计申请数量（只取计数）"):
+        stages = Counter(
+            dict(
+                Application.objects.filter(association=association)
+                .values("status")
+                .annotate(n=Count("id"))
+                .values_list("status", "n")
+            )
+        )
+    collected = DuesPayment.objects.filter(association=association, year=year).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
+    owed_rows = arrears(association, year)
+    return {
+        "member_count": len(ids),
+        "revoked_count": Member.objects.filter(association=association, status=MemberStatus.REVOKED).count(),
+        "tiers": [(label, tiers.get(value, 0)) for value, label in Tier.choices],
+        "committees": [(c.name, committees.get(c.name, 0)) for c in committees_of(association)],
+        "stages": [(label, stages.get(value, 0)) for value, label in ApplicationStatus.choices],
+        "collected": collected,
+        "arrears_count": len(owed_rows),
+        "arrears_total": sum((r["owed"] for r in owed_rows), Decimal("0")),
+    }

@@ -1,0 +1,901 @@
+"""Rules of association membership (H-MEM-1..6, H-ORG-1, H-ORG-4, H-SVC-5).
+
+``do_*`` changes state in one transaction with its audit row; ``check_*`` validates. Every error
+is a Chinese ``ValidationError`` and leaves nothing written.
+"""
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.accounts.models import Assignment, Role, User
+from apps.audit.choices import AuditAction
+from apps.audit.services import log_change, log_event, snapshot
+from apps.core.access import can, forget_grant
+from apps.core.perms import Perm
+from apps.core.scoping import unscoped
+from apps.identity.phones import normalize_mobile
+from apps.identity.resident_id import validate_resident_id
+from apps.orgs.choices import UnitKind
+from apps.orgs.models import OrgUnit
+
+from . import selectors
+from .choices import (
+    COMMITTEE_POSITIONS,
+    DEPARTMENT_POSITIONS,
+    FILED_POSITIONS,
+    LICENSED_KINDS,
+    POSITION_BODY,
+    AdmissionRoute,
+    ApplicationStatus,
+    BodyKind,
+    CertificateKind,
+    ComplaintStatus,
+    ConductKind,
+    DuesMethod,
+    EthicsPrinciple,
+    MemberStatus,
+    PositionKind,
+    RevocationReason,
+    Tier,
+    VoteChoice,
+    VoteResult,
+)
+from .models import (
+    AdmissionVote,
+    Application,
+    ApplicationEvent,
+    Ballot,
+    Body,
+    Certificate,
+    CommitteeMembership,
+    ConductRecord,
+    DuesPayment,
+    DuesRate,
+    EthicsComplaint,
+    Member,
+    Position,
+    Revocation,
+)
+from .storage import check_photo, check_scan
+
+CHARTER_VERSION = "2015-02"
+MAX_COMMITTEES = 2
+MEMBER_ROLE = "member"
+
+
+def _now():
+    return timezone.now()
+
+
+def _require(actor, perm: str, obj) -> None:
+    """Services trust no caller: the actor must hold ``perm`` over ``obj`` (None = the system)."""
+    if actor is not None and not can(actor, perm, obj):
+        raise ValidationError("您无权在该协会办理此事项。", code="forbidden")
+
+
+def check_association(unit: OrgUnit) -> OrgUnit:
+    if unit is None or unit.kind != UnitKind.ASSOCIATION or not unit.is_active or unit.parent_id is not None:
+        raise ValidationError("请选择一个有效的心理援助协会。", code="association")
+    return unit
+
+
+def _secret_hash(secret: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def check_application_secret(application: Application | None, secret: str) -> Application:
+    """The applicant's own key to the status page: reference and secret must both match."""
+    if application is None or not hmac.compare_digest(application.secret_hash, _secret_hash((secret or "").strip())):
+        raise ValidationError("申请编号或查询码不正确。", code="mismatch")
+    return application
+
+
+# --- applications (H-MEM-1) ---------------------------------------------------------------------------
+
+
+def check_committees(association: OrgUnit, committees) -> list[OrgUnit]:
+    committees = list(committees or [])
+    if len(committees) > MAX_COMMITTEES:
+        raise ValidationError("每位会员最多参加两个专业委员会。", code="too_many_committees")
+    for committee in committees:
+        if committee.kind != UnitKind.COMMITTEE or committee.parent_id != association.pk or not committee.is_active:
+            raise ValidationError("请选择本协会的专业委员会。", code="committee")
+    return committees
+
+
+def check_certificate(data: dict) -> dict:
+    kind = data.get("kind")
+    if kind not in CertificateKind.values:
+        raise ValidationError("请选择证书类别。", code="certificate_kind")
+    number = (data.get("number") or "").strip()
+    issuer = (data.get("issuer") or "").strip()
+    if not number:
+        raise ValidationError("请填写证书编号。", code="certificate_number")
+    if not issuer:
+        raise ValidationError("请填写发证机关。", code="certificate_issuer")
+    issued, expires = data.get("issued_on"), data.get("expires_on")
+    if issued and expires and expires < issued:
+        raise ValidationError("证书有效期不能早于发证日期。", code="certificate_dates")
+    check_scan(data.get("scan"))
+    return {
+        "kind": kind,
+        "number": number[:50],
+        "issuer": issuer[:100],
+        "issued_on": issued,
+        "expires_on": expires,
+        "scan": data.get("scan"),
+    }
+
+
+def check_applicant(data: dict) -> dict:
+    """Validate the registration form: name, ID number (GB 11643), mobile, charter accepted."""
+    if not data.get("charter_accepted"):
+        raise ValidationError("请先阅读并同意协会章程。", code="charter")
+    name = (data.get("name") or "").strip()
+    if not name or len(name) > 50:
+        raise ValidationError("请填写姓名（不超过 50 个字）。", code="name")
+    resident = validate_resident_id(data.get("id_number"))
+    clean = {
+        "name": name,
+        "id_number": resident.number,
+        "birth_date": resident.birth_date,
+        "gender": str(resident.gender),
+        "phone": normalize_mobile(data.get("phone")),
+    }
+    for field, limit in (
+        ("ethnicity", 20), ("political_status", 20), ("education", 20), ("major", 50), ("employer", 100),
+        ("job_title", 50), ("email", 100), ("address", 200), ("specialties", 200),
+    ):  # fmt: skip
+        clean[field] = (data.get(field) or "").strip()[:limit]
+    clean["experience"] = (data.get("experience") or "").strip()[:4000]
+    return clean
+
+
+def _event(application, from_status, to_status, actor, note=""):
+    ApplicationEvent.objects.create(
+        application=application, from_status=from_status, to_status=to_status, actor=actor, note=note
+    )
+
+
+def _new_reference(year: int) -> str:
+    return f"SQ{year}{secrets.randbelow(10**8):08d}"
+
+
+@transaction.atomic
+def do_submit_application(
+    *, association: OrgUnit, data: dict, photo, certificates: list[dict], committees, actor=None
+) -> tuple[Application, str]:
+    """H-MEM-1: store an application from the public page; return it and its one-time secret."""
+    association = check_association(association)
+    clean = check_applicant(data)
+    committees = check_committees(association, committees)
+    check_photo(photo)
+    certs = [check_certificate(c) for c in certificates]
+    with unscoped("重复申请检查：同一身份证号在本协会的未结申请"):
+        pending = (
+            Application.objects.search_exact("id_number", clean["id_number"])
+            .filter(association=association, status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.VOTING])
+            .exists()
+        )
+    if pending:
+        raise ValidationError("您在本协会已有一份正在办理的申请，请用申请编号查询进度。", code="duplicate")
+    if Member.objects.search_exact("id_number", clean["id_number"]).filter(association=association).exists():
+        raise ValidationError("您已是本协会会员，无需重复申请。", code="already_member")
+    secret = secrets.token_urlsafe(9)
+    now = _now()
+    application = Application(
+        association=association,
+        unit_path=association.path,
+        reference=_new_reference(timezone.localdate().year),
+        secret_hash=_secret_hash(secret),
+        charter_version=CHARTER_VERSION,
+        charter_accepted_at=now,
+        **clean,
+    )
+    application.photo.save(f"{secrets.token_hex(16)}.{_ext(photo)}", photo, save=False)
+    application.save()
+    application.committees.set(committees)
+    for cert in certs:
+        _save_certificate(cert, unit_path=association.path, application=application)
+    _event(application, "", ApplicationStatus.SUBMITTED, actor, "申请人在线提交")
+    log_event(actor=actor, action=AuditAction.CREATE, obj=application, unit=association, purpose="在线提交入会申请")
+    return application, secret
+
+
+def _ext(upload) -> str:
+    name = (getattr(upload, "name", "") or "").lower()
+    return "png" if name.endswith(".png") else "jpg"
+
+
+def _save_certificate(cert: dict, *, unit_path: str, application=None, member=None) -> Certificate:
+    scan = cert.get("scan")
+    row = Certificate(
+        unit_path=unit_path,
+        application=application,
+        member=member,
+        kind=cert["kind"],
+        number=cert["number"],
+        issuer=cert["issuer"],
+        issued_on=cert.get("issued_on"),
+        expires_on=cert.get("expires_on"),
+    )
+    if scan:
+        suffix = (scan.name or "").rsplit(".", 1)[-1].lower()
+        suffix = suffix if suffix in ("pdf", "png", "jpg", "jpeg") else "bin"
+        row.scan.save(f"{secrets.token_hex(16)}.{suffix}", scan, save=False)
+    row.save()
+    return row
+
+
+def _lock(application: Application) -> Application:
+    with unscoped("锁定本申请行以串行化状态变更（调用方已做范围检查）"):
+        return Application.objects.select_for_update().get(pk=application.pk)
+
+
+@transaction.atomic
+def do_review_application(*, actor, application: Application, passed: bool, note: str) -> Application:
+    """H-MEM-1: the membership department's first review: pass (to the board vote) or return with a reason."""
+    _require(actor, Perm.MEMBERSHIP_REVIEW, application)
+    application = _lock(application)
+    note = (note or "").strip()
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise ValidationError("只有待初审的申请可以初审。", code="state")
+    if not passed and not note:
+        raise ValidationError("退回申请须写明理由。", code="reason_required")
+    before = snapshot(application, exclude=("secret_hash",))
+    application.reviewed_by, application.reviewed_at, application.review_note = actor, _now(), note
+    if passed:
+        application.status = ApplicationStatus.VOTING
+        application.route = AdmissionRoute.VOTE
+        application.save()
+        AdmissionVote.objects.create(
+            application=application, association=application.association, unit_path=application.unit_path
+        )
+        _notify_board(application)
+    else:
+        application.status = ApplicationStatus.RETURNED
+        application.decided_at = _now()
+        application.save()
+    _event(application, ApplicationStatus.SUBMITTED, application.status, actor, note)
+    log_change(actor, application, before, snapshot(application, exclude=("secret_hash",)), purpose="会员申请初审")
+    return application
+
+
+def _notify_board(application: Application) -> None:
+    from apps.notifications.services import notify_user
+
+    for user in selectors.current_holders(application.association, BodyKind.BOARD):
+        notify_user(
+            user=user,
+            template="generic",
+            context={"title": "入会申请待理事会表决", "body": f"申请 {application.reference} 已通过初审，请表决。"},
+            url=f"/membership/applications/{application.pk}/",
+        )
+
+
+def vote_passes(approve: int, reject: int, abstain: int) -> bool:
+    """H-MEM-2: 半数以上同意即批准 — more than half of the votes cast approve.
+
+    Every ballot is a vote cast, abstentions included (弃权 is a way of voting; it is counted
+    in the denominator and so weighs like a "no"). A tie fails; no ballots at all fails.
+    """
+    cast = approve + reject + abstain
+    return cast > 0 and approve * 2 > cast
+
+
+@transaction.atomic
+def do_cast_ballot(*, actor, application: Application, choice: str) -> Ballot:
+    """H-MEM-2: a current board member votes once on an open admission vote."""
+    _require(actor, Perm.MEMBERSHIP_VOTE, application)
+    if choice not in VoteChoice.values:
+        raise ValidationError("请选择同意、反对或弃权。", code="choice")
+    application = _lock(application)
+    vote = getattr(application, "vote", None)
+    if vote is None or application.status != ApplicationStatus.VOTING:
+        raise ValidationError("该申请不在理事会表决阶段。", code="state")
+    vote = AdmissionVote.objects.select_for_update().get(pk=vote.pk)
+    if vote.closed_at is not None:
+        raise ValidationError("表决已结束，不能再投票。", code="closed")
+    if not selectors.is_board_member(actor, application.association):
+        raise ValidationError("只有现任理事可以参加入会表决。", code="not_board")
+    if Ballot.objects.filter(vote=vote, voter=actor).exists():
+        raise ValidationError("您已对该申请投过票，每位理事只能投一次。", code="second_vote")
+    try:
+        with transaction.atomic():
+            ballot = Ballot.objects.create(vote=vote, voter=actor, choice=choice)
+    except IntegrityError:
+        raise ValidationError("您已对该申请投过票，每位理事只能投一次。", code="second_vote") from None
+    log_change(actor, ballot, {}, snapshot(ballot), purpose="入会表决投票")
+    return ballot
+
+
+@transaction.atomic
+def do_close_vote(*, actor, application: Application) -> Application:
+    """H-MEM-2: the secretariat closes the vote; approval admits the applicant, else it is rejected."""
+    _require(actor, Perm.MEMBERSHIP_VOTE_CLOSE, application)
+    application = _lock(application)
+    vote = getattr(application, "vote", None)
+    if vote is None or application.status != ApplicationStatus.VOTING:
+        raise ValidationError("该申请不在理事会表决阶段。", code="state")
+    vote = AdmissionVote.objects.select_for_update().get(pk=vote.pk)
+    if vote.closed_at is not None:
+        raise ValidationError("表决已结束。", code="closed")
+    choices = list(vote.ballots.values_list("choice", flat=True))
+    if not choices:
+        raise ValidationError("尚无理事投票，不能结束表决。", code="no_ballots")
+    before = snapshot(vote)
+    vote.approve_count = choices.count(VoteChoice.APPROVE)
+    vote.reject_count = choices.count(VoteChoice.REJECT)
+    vote.abstain_count = choices.count(VoteChoice.ABSTAIN)
+    passed = vote_passes(vote.approve_count, vote.reject_count, vote.abstain_count)
+    vote.result = VoteResult.APPROVED if passed else VoteResult.REJECTED
+    vote.closed_at, vote.closed_by = _now(), actor
+    vote.save()
+    log_change(actor, vote, before, snapshot(vote), purpose="结束入会表决")
+    note = f"同意 {vote.approve_count}，反对 {vote.reject_count}，弃权 {vote.abstain_count}"
+    if passed:
+        _admit(actor=actor, application=application, route=AdmissionRoute.VOTE, note=note)
+    else:
+        application.status = ApplicationStatus.REJECTED
+        application.decided_at = _now()
+        application.save(update_fields=["status", "decided_at"])
+        _event(application, ApplicationStatus.VOTING, ApplicationStatus.REJECTED, actor, note)
+    return application
+
+
+@transaction.atomic
+def do_admit_simplified(*, actor, application: Application, licence: Certificate) -> Application:
+    """H-MEM-2 简易程序: the membership department admits a licensed applicant directly."""
+    _require(actor, Perm.MEMBERSHIP_REVIEW, application)
+    application = _lock(application)
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise ValidationError("只有待初审的申请可以按简易程序直接入会。", code="state")
+    if licence is None or licence.application_id != application.pk:
+        raise ValidationError("请选择申请人本人提交的执业资格证书。", code="licence")
+    if licence.kind not in LICENSED_KINDS:
+        raise ValidationError(
+            "简易程序只适用于心理咨询师、心理治疗师、社会工作师、医师等执业资格。", code="not_licensed"
+        )
+    if licence.expires_on and licence.expires_on < selectors.today():
+        raise ValidationError("该执业资格证书已过期，不能按简易程序入会。", code="expired")
+    application.licence = licence
+    application.reviewed_by, application.reviewed_at = actor, _now()
+    application.review_note = f"简易程序：{licence.get_kind_display()}"
+    application.save(update_fields=["licence", "reviewed_by", "reviewed_at", "review_note"])
+    _admit(actor=actor, application=application, route=AdmissionRoute.SIMPLIFIED, note=application.review_note)
+    return application
+
+
+def _admit(*, actor, application: Application, route: str, note: str) -> Member:
+    """Create the account (role ``member`` at the association root) and the member; tell the applicant."""
+    from apps.notifications.services import notify_user
+
+    association = application.association
+    user = User(
+        username=_free_username(association),
+        full_name=application.name,
+        mobile=application.phone,
+        email=application.email,
+        unit=association,
+    )
+    user.set_unusable_password()
+    user.save()
+    log_change(actor, user, {}, snapshot(user), purpose="入会创建会员账号")
+    member = do_create_member(
+        actor=None,
+        association=association,
+        user=user,
+        name=application.name,
+        gender=application.gender,
+        id_number=application.id_number,
+        phone=application.phone,
+        employer=application.employer,
+        joined_on=selectors.today(),
+        photo_from=application.photo,
+    )
+    with unscoped("入会：把申请中的证书与意向专委会转到会员档案"):
+        for cert in application.certificates.all():
+            Certificate.objects.create(
+                unit_path=member.unit_path, member=member, kind=cert.kind, number=cert.number, issuer=cert.issuer,
+                issued_on=cert.issued_on, expires_on=cert.expires_on, scan=cert.scan.name or "",
+            )  # fmt: skip
+        committees = list(application.committees.all())
+    for committee in committees:
+        do_join_committee(actor=None, member=member, committee=committee)
+    from_status = application.status
+    application.status = ApplicationStatus.ADMITTED
+    application.route = route
+    application.decided_at = _now()
+    application.member = member
+    application.save(update_fields=["status", "route", "decided_at", "member"])
+    _event(application, from_status, ApplicationStatus.ADMITTED, actor, note)
+    notify_user(
+        user=user,
+        template="generic",
+        context={
+            "title": "入会申请已获批准",
+            "body": f"您已成为{association.name}会员，会员编号 {member.number}。请在申请进度页设置登录密码。",
+        },
+        url="/membership/me/",
+    )
+    return member
+
+
+def _free_username(association: OrgUnit) -> str:
+    while True:
+        name = f"hy{association.pk}-{secrets.randbelow(10**6):06d}"
+        if not User.objects.filter(username=name).exists():
+            return name
+
+
+def do_set_initial_password(*, application: Application, secret: str, password: str) -> User:
+    """The admitted applicant sets the first password of their new account from the status page."""
+    check_application_secret(application, secret)
+    if application.status != ApplicationStatus.ADMITTED or application.member is None:
+        raise ValidationError("申请尚未获批准。", code="state")
+    user = application.member.user
+    if user.has_usable_password():
+        raise ValidationError("登录密码已设置，请直接登录；忘记密码请联系会员工作部。", code="already_set")
+    password_validation.validate_password(password, user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        log_event(actor=user, action=AuditAction.UPDATE, obj=user, purpose="新会员设置初始密码")
+    return user
+
+
+# --- members (H-MEM-3, H-MEM-4, H-ORG-3) ----------------------------------------------------------------
+
+
+@transaction.atomic
+def do_create_member(
+    *,
+    actor,
+    association: OrgUnit,
+    user: User,
+    name: str,
+    joined_on: dt.date,
+    gender: str = "",
+    id_number: str = "",
+    phone: str = "",
+    employer: str = "",
+    photo_from=None,
+) -> Member:
+    """Give ``user`` the next member number of the association (YYYY-NNNN) and the ``member`` role."""
+    check_association(association)
+    _require(actor, Perm.MEMBERSHIP_MANAGE, Member(association=association, unit_path=association.path))
+    OrgUnit.objects.select_for_update().filter(pk=association.pk).first()  # one number at a time
+    year = joined_on.year
+    seq = (
+        Member.objects.filter(association=association, number_year=year).aggregate(m=Max("number_seq"))["m"] or 0
+    ) + 1
+    member = Member(
+        association=association,
+        unit_path=association.path,
+        user=user,
+        number=f"{year}-{seq:04d}",
+        number_year=year,
+        number_seq=seq,
+        name=name,
+        gender=gender,
+        id_number=id_number,
+        phone=phone,
+        employer=employer,
+        joined_on=joined_on,
+        card_token=secrets.token_urlsafe(32),
+    )
+    if photo_from:
+        member.photo.name = photo_from.name
+    member.save()
+    role = Role.objects.get(code=MEMBER_ROLE)
+    Assignment.objects.get_or_create(user=user, unit=association, role=role, defaults={"created_by": actor})
+    forget_grant(user)
+    log_change(actor, member, {}, snapshot(member), purpose="登记会员")
+    return member
+
+
+@transaction.atomic
+def do_set_member_photo(*, actor, member: Member, photo) -> Member:
+    _require(actor, Perm.MEMBERSHIP_MANAGE, member)
+    check_photo(photo)
+    before = snapshot(member)
+    member.photo.save(f"{secrets.token_hex(16)}.{_ext(photo)}", photo, save=False)
+    member.save(update_fields=["photo"])
+    log_change(actor, member, before, snapshot(member), purpose="更换会员照片")
+    return member
+
+
+def _require_active(member: Member) -> None:
+    if member.status != MemberStatus.ACTIVE:
+        raise ValidationError("该会员资格已撤销。", code="revoked")
+
+
+@transaction.atomic
+def do_join_committee(*, actor, member: Member, committee: OrgUnit) -> CommitteeMembership:
+    """H-ORG-3: join a specialty committee (at most two) and get role ``member`` at its unit."""
+    _require(actor, Perm.MEMBERSHIP_MANAGE, member)
+    _require_active(member)
+    check_committees(member.association, [committee])
+    Member.objects.select_for_update().filter(pk=member.pk).first()
+    active = list(CommitteeMembership.objects.filter(member=member, left_on__isnull=True))
+    if any(row.committee_id == committee.pk for row in active):
+        raise ValidationError("该会员已在此专业委员会。", code="duplicate")
+    if len(active) >= MAX_COMMITTEES:
+        raise ValidationError("每位会员最多参加两个专业委员会，请先退出一个。", code="too_many_committees")
+    slot = ({1, 2} - {row.slot for row in active}).pop()
+    row = CommitteeMembership.objects.create(
+        member=member,
+        committee=committee,
+        association=member.association,
+        unit_path=member.unit_path,
+        slot=slot,
+        joined_on=selectors.today(),
+    )
+    Assignment.objects.get_or_create(
+        user=member.user, unit=committee, role=Role.objects.get(code=MEMBER_ROLE), defaults={"created_by": actor}
+    )
+    forget_grant(member.user)
+    log_change(actor, row, {}, snapshot(row), purpose="加入专业委员会")
+    return row
+
+
+@transaction.atomic
+def do_leave_committee(*, actor, membership: CommitteeMembership) -> CommitteeMembership:
+    _require(actor, Perm.MEMBERSHIP_MANAGE, membership)
+    if membership.left_on is not None:
+        raise ValidationError("该会员已退出此专业委员会。", code="state")
+    before = snapshot(membership)
+    membership.left_on = selectors.today()
+    membership.save(update_fields=["left_on"])
+    Assignment.objects.filter(user=membership.member.user, unit=membership.committee, role__code=MEMBER_ROLE).delete()
+    forget_grant(membership.member.user)
+    log_change(actor, membership, before, snapshot(membership), purpose="退出专业委员会")
+    return membership
+
+
+@transaction.atomic
+def do_add_certificate(*, actor, member: Member, data: dict) -> Certificate:
+    _require(actor, Perm.MEMBERSHIP_MANAGE, member)
+    cert = _save_certificate(check_certificate(data), unit_path=member.unit_path, member=member)
+    log_change(actor, cert, {}, snapshot(cert, exclude=("number",)), purpose="登记会员资格证书")
+    return cert
+
+
+# --- dues (H-MEM-3) ---------------------------------------------------------------------------------------
+
+
+def check_amount(value) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ValidationError("金额格式不正确。", code="amount") from None
+    if amount < 0 or amount > Decimal("100000"):
+        raise ValidationError("金额须在 0 至 100000 元之间。", code="amount")
+    return amount
+
+
+def check_year(year) -> int:
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise ValidationError("年度格式不正确。", code="year") from None
+    if not 2000 <= year <= selectors.today().year + 1:
+        raise ValidationError("年度须在 2000 年至明年之间。", code="year")
+    return year
+
+
+@transaction.atomic
+def do_set_dues_rate(*, actor, association: OrgUnit, year: int, tier: str, amount) -> DuesRate:
+    """Set the yearly dues of a tier (configuration per association)."""
+    check_association(association)
+    _require(actor, Perm.DUES_MANAGE, DuesRate(association=association, unit_path=association.path))
+    if tier not in Tier.values:
+        raise ValidationError("请选择会员类别。", code="tier")
+    year, amount = check_year(year), check_amount(amount)
+    rate = DuesRate.objects.filter(association=association, year=year, tier=tier).first()
+    before = snapshot(rate) if rate else {}
+    if rate is None:
+        rate = DuesRate(association=association, unit_path=association.path, year=year, tier=tier)
+    rate.amount = amount
+    rate.save()
+    log_change(actor, rate, before, snapshot(rate), purpose="设置会费标准")
+    return rate
+
+
+@transaction.atomic
+def do_record_payment(
+    *, actor, member: Member, year: int, amount, paid_on: dt.date, method: str, receipt_number: str
+) -> DuesPayment:
+    """H-MEM-3: one line of the dues ledger, with a receipt number unique in the association."""
+    _require(actor, Perm.DUES_MANAGE, member)
+    _require_active(member)
+    year, amount = check_year(year), check_amount(amount)
+    if amount <= 0:
+        raise ValidationError("缴费金额须大于 0。", code="amount")
+    if method not in DuesMethod.values:
+        raise ValidationError("请选择缴费方式。", code="method")
+    if paid_on is None or paid_on > selectors.today():
+        raise ValidationError("缴费日期不能晚于今天。", code="paid_on")
+    receipt_number = (receipt_number or "").strip()
+    if not receipt_number or len(receipt_number) > 40:
+        raise ValidationError("请填写收据编号（不超过 40 个字符）。", code="receipt")
+    if DuesPayment.objects.filter(association=member.association, receipt_number=receipt_number).exists():
+        raise ValidationError(f"收据编号“{receipt_number}”已登记过。", code="receipt_duplicate")
+    payment = DuesPayment.objects.create(
+        association=member.association,
+        unit_path=member.unit_path,
+        member=member,
+        year=year,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        receipt_number=receipt_number,
+        recorded_by=actor,
+    )
+    log_change(actor, payment, {}, snapshot(payment), purpose="登记会费")
+    return payment
+
+
+# --- bodies and positions (H-ORG-1, H-ORG-4) --------------------------------------------------------------
+
+
+def ensure_bodies(association: OrgUnit) -> dict[str, Body]:
+    """The four bodies of an association, created on first use."""
+    bodies = {b.kind: b for b in Body.objects.filter(association=association)}
+    for kind, label in BodyKind.choices:
+        if kind not in bodies:
+            bodies[kind] = Body.objects.create(
+                association=association, unit_path=association.path, kind=kind, name=label
+            )
+    return bodies
+
+
+@transaction.atomic
+def do_appoint(
+    *,
+    actor,
+    member: Member,
+    kind: str,
+    term_start: dt.date,
+    term_end: dt.date | None = None,
+    unit: OrgUnit | None = None,
+    filing_date: dt.date | None = None,
+    filing_number: str = "",
+) -> Position:
+    """H-ORG-4: give a member a position with a term, in its body or in a department/committee."""
+    _require(actor, Perm.POSITION_MANAGE, member)
+    _require_active(member)
+    if kind not in PositionKind.values:
+        raise ValidationError("请选择职务。", code="kind")
+    if term_start is None:
+        raise ValidationError("请填写任期开始日期。", code="term_start")
+    if term_end is not None and term_end < term_start:
+        raise ValidationError("任期届满日期不能早于开始日期。", code="term_order")
+    body = None
+    if kind in DEPARTMENT_POSITIONS or kind in COMMITTEE_POSITIONS:
+        want = UnitKind.DEPARTMENT if kind in DEPARTMENT_POSITIONS else UnitKind.COMMITTEE
+        if unit is None or unit.kind != want or unit.parent_id != member.association_id:
+            raise ValidationError(
+                "请选择本协会的部门。" if want == UnitKind.DEPARTMENT else "请选择本协会的专业委员会。", code="unit"
+            )
+    else:
+        unit = None
+        body = ensure_bodies(member.association)[POSITION_BODY[kind]]
+    filing_number = (filing_number or "").strip()
+    if kind not in FILED_POSITIONS and (filing_date or filing_number):
+        raise ValidationError("只有秘书长及以上职务需要登记管理机关备案。", code="filing_not_needed")
+    if bool(filing_date) != bool(filing_number):
+        raise ValidationError("备案日期与备案文号须同时填写。", code="filing_pair")
+    position = Position.objects.create(
+        association=member.association,
+        unit_path=member.unit_path,
+        member=member,
+        kind=kind,
+        body=body,
+        unit=unit,
+        term_start=term_start,
+        term_end=term_end,
+        filing_date=filing_date,
+        filing_number=filing_number,
+    )
+    log_change(actor, position, {}, snapshot(position), purpose="任命职务")
+    return position
+
+
+@transaction.atomic
+def do_record_filing(*, actor, position: Position, filing_date: dt.date, filing_number: str) -> Position:
+    """H-ORG-4: record the filing of a secretary-general-or-above with the registration authority."""
+    _require(actor, Perm.POSITION_MANAGE, position)
+    if position.kind not in FILED_POSITIONS:
+        raise ValidationError("只有秘书长及以上职务需要登记管理机关备案。", code="filing_not_needed")
+    filing_number = (filing_number or "").strip()
+    if filing_date is None or not filing_number:
+        raise ValidationError("请填写备案日期与备案文号。", code="filing_pair")
+    before = snapshot(position)
+    position.filing_date, position.filing_number = filing_date, filing_number[:50]
+    position.save(update_fields=["filing_date", "filing_number"])
+    log_change(actor, position, before, snapshot(position), purpose="登记备案")
+    return position
+
+
+@transaction.atomic
+def do_end_position(*, actor, position: Position, ended_on: dt.date) -> Position:
+    _require(actor, Perm.POSITION_MANAGE, position)
+    if position.ended_on is not None:
+        raise ValidationError("该职务已卸任。", code="state")
+    if ended_on is None or ended_on < position.term_start:
+        raise ValidationError("卸任日期不能早于任期开始。", code="ended_on")
+    before = snapshot(position)
+    position.ended_on = ended_on
+    position.save(update_fields=["ended_on"])
+    log_change(actor, position, before, snapshot(position), purpose="卸任")
+    return position
+
+
+# --- conduct (H-MEM-5, H-MEM-6, H-SVC-5) -----------------------------------------------------------------
+
+
+@transaction.atomic
+def do_register_complaint(
+    *, actor, member: Member, complainant: str, contact: str, principle: str, description: str, received_on
+) -> EthicsComplaint:
+    """H-SVC-5: register an ethics complaint against a member."""
+    _require(actor, Perm.CONDUCT_MANAGE, member)
+    complainant, description = (complainant or "").strip(), (description or "").strip()
+    if not complainant:
+        raise ValidationError("请填写投诉人。", code="complainant")
+    if principle not in EthicsPrinciple.values:
+        raise ValidationError("请选择涉及的伦理原则。", code="principle")
+    if not description:
+        raise ValidationError("请填写投诉内容。", code="description")
+    if received_on is None or received_on > selectors.today():
+        raise ValidationError("收到日期不能晚于今天。", code="received_on")
+    complaint = EthicsComplaint.objects.create(
+        association=member.association,
+        unit_path=member.unit_path,
+        member=member,
+        complainant=complainant[:50],
+        complainant_contact=(contact or "").strip()[:50],
+        principle=principle,
+        description=description,
+        received_on=received_on,
+        recorded_by=actor,
+    )
+    log_event(actor=actor, action=AuditAction.CREATE, obj=complaint, purpose="登记伦理投诉")
+    return complaint
+
+
+@transaction.atomic
+def do_decide_complaint(*, actor, complaint: EthicsComplaint, upheld: bool, decision: str) -> EthicsComplaint:
+    """H-SVC-5: decide a registered complaint (upheld or dismissed) with the reasons."""
+    _require(actor, Perm.CONDUCT_MANAGE, complaint)
+    complaint = EthicsComplaint.objects.select_for_update().get(pk=complaint.pk)
+    if complaint.status != ComplaintStatus.RECEIVED:
+        raise ValidationError("该投诉已处理。", code="state")
+    decision = (decision or "").strip()
+    if not decision:
+        raise ValidationError("请填写处理结论。", code="decision")
+    complaint.status = ComplaintStatus.UPHELD if upheld else ComplaintStatus.DISMISSED
+    complaint.decision, complaint.decided_on, complaint.decided_by = decision, selectors.today(), actor
+    complaint.save(update_fields=["status", "decision", "decided_on", "decided_by"])
+    log_event(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=complaint,
+        changes={"status": {"before": ComplaintStatus.RECEIVED, "after": complaint.status}},
+        purpose="伦理投诉处理",
+    )
+    return complaint
+
+
+@transaction.atomic
+def do_record_conduct(*, actor, member: Member, kind: str, title: str, detail: str, decided_on) -> ConductRecord:
+    """H-MEM-6: record an assessment, reward or sanction."""
+    _require(actor, Perm.CONDUCT_MANAGE, member)
+    if kind not in ConductKind.values:
+        raise ValidationError("请选择考核、奖励或惩处。", code="kind")
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError("请填写事项。", code="title")
+    if decided_on is None:
+        raise ValidationError("请填写决定日期。", code="decided_on")
+    row = ConductRecord.objects.create(
+        association=member.association,
+        unit_path=member.unit_path,
+        member=member,
+        kind=kind,
+        title=title[:100],
+        detail=(detail or "").strip(),
+        decided_on=decided_on,
+        recorded_by=actor,
+    )
+    log_change(actor, row, {}, snapshot(row), purpose="记录考核奖惩")
+    return row
+
+
+@transaction.atomic
+def do_revoke_membership(
+    *,
+    actor,
+    member: Member,
+    body: Body | None,
+    reason: str,
+    meeting_date,
+    resolution_number: str,
+    votes_for: int,
+    votes_against: int,
+    votes_abstain: int,
+    detail: str,
+    complaint: EthicsComplaint | None = None,
+) -> Revocation:
+    """H-MEM-5: revoke by a recorded vote of the board or standing board, for one of the four reasons.
+
+    The member record stays, marked revoked; member-role assignments, committee memberships and
+    positions end; the card's verification page then says 已撤销.
+    """
+    _require(actor, Perm.CONDUCT_MANAGE, member)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    _require_active(member)
+    revoking_bodies = (BodyKind.BOARD, BodyKind.STANDING_BOARD)
+    if body is None or body.association_id != member.association_id or body.kind not in revoking_bodies:
+        raise ValidationError("撤销会员资格只能由本协会理事会或常务理事会表决决定。", code="body")
+    if reason not in RevocationReason.values:
+        raise ValidationError("撤销事由须为会员手册所列四种情形之一。", code="reason")
+    if reason == RevocationReason.ETHICS_COMPLAINT:
+        complaint = EthicsComplaint.objects.filter(pk=complaint.pk).first() if complaint is not None else None
+        if complaint is None or complaint.member_id != member.pk or complaint.status != ComplaintStatus.UPHELD:
+            raise ValidationError("以伦理投诉为由撤销，须选择针对该会员且已认定成立的投诉。", code="complaint")
+    else:
+        complaint = None
+    resolution_number, detail = (resolution_number or "").strip(), (detail or "").strip()
+    if not resolution_number:
+        raise ValidationError("请填写决议文号。", code="resolution")
+    if not detail:
+        raise ValidationError("请填写情况说明。", code="detail")
+    if meeting_date is None or meeting_date > selectors.today():
+        raise ValidationError("表决日期不能晚于今天。", code="meeting_date")
+    counts = [votes_for, votes_against, votes_abstain]
+    if any(c is None or int(c) < 0 for c in counts):
+        raise ValidationError("票数须为非负整数。", code="votes")
+    if not vote_passes(*(int(c) for c in counts)):
+        raise ValidationError("表决未获半数以上同意，不能撤销会员资格。", code="vote_failed")
+    revocation = Revocation.objects.create(
+        association=member.association,
+        unit_path=member.unit_path,
+        member=member,
+        body=body,
+        reason=reason,
+        complaint=complaint,
+        meeting_date=meeting_date,
+        resolution_number=resolution_number[:50],
+        votes_for=votes_for,
+        votes_against=votes_against,
+        votes_abstain=votes_abstain,
+        detail=detail,
+        recorded_by=actor,
+    )
+    before = snapshot(member)
+    member.status, member.revoked_on = MemberStatus.REVOKED, meeting_date
+    member.save(update_fields=["status", "revoked_on"])
+    today = selectors.today()
+    CommitteeMembership.objects.filter(member=member, left_on__isnull=True).update(left_on=today)
+    Position.objects.filter(member=member, ended_on__isnull=True).update(ended_on=max(today, meeting_date))
+    association_units = OrgUnit.objects.filter(path__startswith=member.association.path)
+    ended = Assignment.objects.filter(user=member.user, unit__in=association_units, role__code=MEMBER_ROLE)
+    for assignment in ended:
+        log_change(actor, assignment, snapshot(assignment), {}, purpose="撤销会员资格：结束会员角色")
+    ended.delete()
+    forget_grant(member.user)
+    log_change(actor, revocation, {}, snapshot(revocation), purpose="撤销会员资格")
+    log_change(actor, member, before, snapshot(member), purpose="撤销会员资格")
+    return revocation
