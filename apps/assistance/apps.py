@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class AssistanceConfig(AppConfig):
     name = "apps.assistance"
     verbose_name = "协会服务与应急援助"
+
+    def ready(self):
+        from apps.notifications.reminders import register_reminder_provider
+
+        from .reminders import help_requests_due, shifts_tomorrow
+
+        register_reminder_provider("assistance.help_requests", help_requests_due)
+        register_reminder_provider("assistance.shifts", shifts_tomorrow)
