@@ -2,18 +2,30 @@
 then write everything in one transaction or nothing.
 
 Phases, each visible on the batch's progress bar: *validating* (parse, check each row, find
-duplicates inside the file and in the register) and *importing* (bulk inserts in chunks of
-1,000). A file with any bad row writes nothing and gets a row-by-row report. Rows whose person
-is already in the register (in the uploader's scope) link to that client; a row whose client
+duplicates inside the file and in the register) and *importing* (encrypt and insert in chunks).
+A file with any bad row writes nothing and gets a row-by-row report. Rows whose person is
+already in the register (in the uploader's scope) link to that client; a row whose client
 already has a screening record on the same date is skipped as "已导入", so re-importing a file
 creates no duplicates.
+
+Speed (issue 4, docs/screening.md): the rows are held as columns, not objects. Each column is
+checked with cached fast paths (resident ID checksum and birth date, mainland mobile numbers,
+dates, category lists) that accept only what the general rule (``Validator.row``) accepts and
+give the same values; any row a fast path does not accept outright goes through ``Validator.row``,
+which also writes its error messages. Blind indexes are computed once per value and serve both
+the register lookup (one query per 20,000 indexes) and the insert; values are encrypted in bulk
+(``apps.vault.crypto.encrypt_many``). On PostgreSQL the rows go in with COPY, clients with ids
+taken from their sequence; elsewhere with ``bulk_create``.
 """
 
 import datetime as dt
 import logging
 import re
+import time
 from dataclasses import dataclass, field
+from itertools import repeat
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
@@ -25,20 +37,25 @@ from apps.clients.choices import Gender
 from apps.clients.models import Client, ServiceTargetCategory
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
-from apps.identity.names import pinyin_keys
+from apps.identity import names as identity_names
 from apps.identity.phones import normalize_phone
-from apps.identity.resident_id import validate_resident_id
+from apps.identity.resident_id import EARLIEST_BIRTH, validate_resident_id
+from apps.vault.crypto import blind_index_many, encrypt_many
+from apps.vault.keys import index_keys
+from apps.vault.normalizers import normalize_phone as vault_normalize_phone
 from apps.vault.normalizers import normalize_text
 
 from .choices import ImportStatus, RiskLevel, ScreeningSource
 from .models import ImportBatch, ScreeningRecord
-from .selectors import Person, find_register_matches, screened_pairs
+from .selectors import match_digests, screened_pairs
 from .services import FINDING_LIMIT, MAX_ROWS, batch_path
 
 logger = logging.getLogger(__name__)
 
-WRITE_CHUNK = 1000
-PROGRESS_EVERY = 1000
+WRITE_CHUNK = 1000  # rows per bulk_create statement (the ORM path)
+COPY_CHUNK = 10_000  # rows encrypted at a time before they are streamed to COPY
+LOOKUP_CHUNK = 20_000  # blind indexes per register query (500 on SQLite: 999 parameters at most)
+PROGRESS_SECONDS = 0.5  # the bar polls every second; write at most twice as often
 REPORT_LIMIT = 5000  # errors kept in the report; the count says how many there were
 
 # (key, header, required)
@@ -55,6 +72,7 @@ COLUMNS = [
     ("risk_level", "风险等级", False),
 ]
 HEADERS = {key: header for key, header, _ in COLUMNS}
+HEADER_ORDER = {header: position for position, header in enumerate(HEADERS.values())}
 TEMPLATE_HEADERS = [f"{header}*" if required else header for _, header, required in COLUMNS]
 GENDERS = {"男": Gender.MALE, "女": Gender.FEMALE, "未说明": Gender.UNKNOWN, "": Gender.UNKNOWN}
 RISKS = {
@@ -65,6 +83,8 @@ RISKS = {
 }  # fmt: skip
 CATEGORY_SEPARATORS = re.compile(r"[;；,，/\n]+")
 DATE_TEXT = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+NAME_LIMIT = 50
+ADDRESS_LIMIT = 200
 
 
 class ImportFailed(Exception):
@@ -88,6 +108,43 @@ class Row:
     skip: bool = False
 
 
+ROW_FIELDS = ("name", "id_number", "gender", "birth_date", "phone", "address", "categories", "screened_on",
+              "finding", "risk_level")  # fmt: skip
+
+
+class Table:
+    """Checked rows as columns: ``table.name[i]`` is the name on the i-th data row.
+
+    Holding 100,000 rows as a dozen lists instead of 100,000 objects is what keeps the import
+    within a small multiple of parsing the file.
+    """
+
+    def __init__(self, numbers: list[int]):
+        size = len(numbers)
+        self.numbers = numbers
+        for name in ROW_FIELDS:
+            setattr(self, name, [None] * size)
+        self.client_id: list[int | None] = [None] * size
+        self.skip: list[bool] = [False] * size
+        self.digests: dict[str, list[str | None]] = {}  # blind indexes (compute_digests)
+        self.index_values: dict[str, list[str]] = {}  # the values they were computed from
+
+    def __len__(self):
+        return len(self.numbers)
+
+    def row(self, position: int) -> Row:
+        return Row(
+            self.numbers[position],
+            **{name: getattr(self, name)[position] for name in ROW_FIELDS},
+            client_id=self.client_id[position],
+            skip=self.skip[position],
+        )
+
+    def put(self, position: int, row: Row) -> None:
+        for name in ROW_FIELDS:
+            getattr(self, name)[position] = getattr(row, name)
+
+
 def error(row: int, column: str, message: str) -> dict:
     return {"row": row, "column": column, "message": message}
 
@@ -106,6 +163,11 @@ def _text(value) -> str:
     return str(value).strip()
 
 
+def _texts(values: list) -> list[str]:
+    """``_text`` of each cell; cells are nearly all strings, which skip the general conversion."""
+    return [value.strip() if value.__class__ is str else _text(value) for value in values]
+
+
 def _date(value) -> dt.date | None:
     """A date from an Excel date cell or a "YYYY-MM-DD" text; ValueError otherwise."""
     if value is None or value == "":
@@ -121,6 +183,30 @@ def _date(value) -> dt.date | None:
         raise ValueError
     year, month, day = (int(part) for part in text.split("-"))
     return dt.date(year, month, day)
+
+
+INVALID = object()  # a cell that is not a date
+
+
+def _dates(values: list, cache: dict) -> list:
+    """``_date`` of each cell, INVALID where it raises; a file repeats few distinct date cells."""
+    out = []
+    for value in values:
+        try:
+            found = cache[value]
+        except KeyError:
+            try:
+                found = _date(value)
+            except ValueError:
+                found = INVALID
+            cache[value] = found
+        except TypeError:  # an unhashable cell: convert it without the cache
+            try:
+                found = _date(value)
+            except ValueError:
+                found = INVALID
+        out.append(found)
+    return out
 
 
 def _first_message(exc: ValidationError) -> str:
@@ -161,15 +247,35 @@ def map_headers(header_row: list) -> dict[str, int]:
 
 
 class Validator:
+    """The rule for one row, with its Chinese messages; ``check_table`` is its fast column form."""
+
     def __init__(self, columns: dict[str, int], today: dt.date):
         self.columns = columns
         self.today = today
         categories = list(ServiceTargetCategory.objects.filter(is_active=True))
         self.categories = {c.name: c.pk for c in categories} | {c.code: c.pk for c in categories}
+        self._category_lists: dict[str, tuple[list, list[str]]] = {}
 
     def cell(self, cells: list, key: str):
         index = self.columns.get(key)
         return cells[index] if index is not None and index < len(cells) else None
+
+    def category_list(self, text: str) -> tuple[list, list[str]]:
+        """(category pks without repeats, error messages) for one 服务对象类别 cell's text."""
+        found = self._category_lists.get(text)
+        if found is None:
+            pks, messages = [], []
+            for part in CATEGORY_SEPARATORS.split(text):
+                part = part.strip()
+                if not part:
+                    continue
+                pk = self.categories.get(part)
+                if pk is None:
+                    messages.append(f"没有名为“{part[:20]}”的服务对象类别，多个类别请用分号分隔。")
+                elif pk not in pks:
+                    pks.append(pk)
+            found = self._category_lists[text] = (pks, messages)
+        return found
 
     def row(self, number: int, cells: list) -> tuple[Row, list[dict]]:
         row, errors = Row(number), []
@@ -180,8 +286,8 @@ class Validator:
         name = _text(self.cell(cells, "name"))
         if not name:
             bad("name", "请填写姓名。")
-        elif len(name) > 50:
-            bad("name", "姓名不能超过 50 个字符。")
+        elif len(name) > NAME_LIMIT:
+            bad("name", f"姓名不能超过 {NAME_LIMIT} 个字符。")
         row.name = name
         gender_text = _text(self.cell(cells, "gender"))
         if gender_text not in GENDERS:
@@ -213,17 +319,12 @@ class Validator:
             except ValidationError as exc:
                 bad("phone", _first_message(exc))
         row.address = _text(self.cell(cells, "address"))
-        if len(row.address) > 200:
-            bad("address", "住址不能超过 200 个字符。")
-        for part in CATEGORY_SEPARATORS.split(_text(self.cell(cells, "categories"))):
-            part = part.strip()
-            if not part:
-                continue
-            pk = self.categories.get(part)
-            if pk is None:
-                bad("categories", f"没有名为“{part[:20]}”的服务对象类别，多个类别请用分号分隔。")
-            elif pk not in row.categories:
-                row.categories.append(pk)
+        if len(row.address) > ADDRESS_LIMIT:
+            bad("address", f"住址不能超过 {ADDRESS_LIMIT} 个字符。")
+        pks, messages = self.category_list(_text(self.cell(cells, "categories")))
+        row.categories = list(pks)
+        for message in messages:
+            bad("categories", message)
         try:
             row.screened_on = _date(self.cell(cells, "screened_on"))
             if row.screened_on is None:
@@ -243,51 +344,270 @@ class Validator:
         return row, errors
 
 
-def duplicates_in_file(rows: list[Row]) -> list[dict]:
-    """The later of two rows naming the same person (ID number, phone, or name + birth date)."""
+# --- fast paths: each accepts a value only where the general rule accepts it, with its result ---
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643-1999, MOD 11-2
+ID_CHECK = "10X98765432"
+ID_SERIALS = {
+    f"{n:03d}": sum(int(d) * w for d, w in zip(f"{n:03d}", ID_WEIGHTS[14:17], strict=True)) for n in range(1000)
+}
+
+
+def _weighted(digits: str, weights) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+
+
+class ResidentIds:
+    """18-digit resident ID numbers checked with per-region and per-birth-date partial checksums.
+
+    A region code is known once ``validate_resident_id`` has accepted a number with it (the
+    region table lookup is its costly part); the birth date test repeats the rule's own (a real
+    date, not before 1900, not after today). Anything else — another length, full-width digits,
+    a lower-case x, spaces, an unknown region, a wrong check character — returns None and is left
+    to ``validate_resident_id``.
+    """
+
+    def __init__(self, today: dt.date):
+        self.today = today
+        self.regions: dict[str, int] = {}
+        self.births: dict[str, tuple[dt.date, int] | None] = {}
+
+    def learn(self, number: str) -> None:
+        self.regions.setdefault(number[:6], _weighted(number[:6], ID_WEIGHTS[:6]))
+
+    def _birth(self, text: str) -> tuple[dt.date, int] | None:
+        if not (text.isascii() and text.isdigit()):
+            return None
+        try:
+            born = dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return None
+        if born < EARLIEST_BIRTH or born > self.today:
+            return None
+        return born, _weighted(text, ID_WEIGHTS[6:14])
+
+    def check(self, number: str) -> tuple[dt.date, str] | None:
+        """(birth date, gender) when ``number`` is a valid, already normal 18-digit ID; else None."""
+        if len(number) != 18:
+            return None
+        region = self.regions.get(number[:6])
+        if region is None:
+            return None
+        key = number[6:14]
+        try:
+            birth = self.births[key]
+        except KeyError:
+            birth = self.births[key] = self._birth(key)
+        serial = ID_SERIALS.get(number[14:17])
+        if birth is None or serial is None or ID_CHECK[(region + birth[1] + serial) % 11] != number[17]:
+            return None
+        return birth[0], Gender.MALE if int(number[16]) % 2 else Gender.FEMALE
+
+
+_CHINA = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_MOBILE = re.compile(_CHINA.mobile.national_number_pattern)
+_GENERAL = re.compile(_CHINA.general_desc.national_number_pattern)
+_NATIONAL_PREFIX = re.compile(_CHINA.national_prefix_for_parsing)
+
+
+def fast_mobile(text: str) -> str | None:
+    """E.164 of an 11-digit mainland mobile number written plainly, exactly as ``normalize_phone``
+    gives it (libphonenumber's own mobile pattern decides); None for anything else."""
+    if (
+        len(text) == 11
+        and text.isascii()
+        and text.isdigit()
+        and _MOBILE.fullmatch(text)
+        and _GENERAL.fullmatch(text)
+        and not _NATIONAL_PREFIX.match(text)
+    ):
+        return "+86" + text
+    return None
+
+
+def _column(rows: list[list], index: int | None, width: int) -> list:
+    if index is None:
+        return [None] * len(rows)
+    if index < width:
+        return [cells[index] for cells in rows]
+    return [cells[index] if index < len(cells) else None for cells in rows]
+
+
+def check_table(validator: Validator, rows: list[list], numbers: list[int], progress=None) -> tuple[Table, list[dict]]:
+    """Check every row; the same values and errors as ``Validator.row`` on each, column by column.
+
+    A position lands in ``slow`` as soon as one of its cells is not accepted by a fast path; those
+    rows are then checked (and reported) by ``Validator.row`` itself.
+    """
+    size, today = len(rows), validator.today
+    table = Table(numbers)
+    width = min(map(len, rows)) if rows else 0
+    columns = validator.columns
+
+    def column(key):
+        return _column(rows, columns.get(key), width)
+
+    slow: set[int] = set()
+    table.name = names = _texts(column("name"))
+    slow.update(i for i, name in enumerate(names) if not name or len(name) > NAME_LIMIT)
+    table.gender = genders = [GENDERS.get(text) for text in _texts(column("gender"))]
+    slow.update(i for i, gender in enumerate(genders) if gender is None)
+    date_cache: dict = {}
+    table.birth_date = births = _dates(column("birth_date"), date_cache)
+    slow.update(i for i, born in enumerate(births) if born is INVALID or (born is not None and born > today))
+    ids = ResidentIds(today)
+    table.id_number = id_texts = _texts(column("id_number"))
+    for i, text in enumerate(id_texts):
+        if not text:
+            continue
+        found = ids.check(text)
+        if found is None:
+            slow.add(i)
+            try:  # teach the fast path this region; the row itself is re-checked by Validator.row
+                ids.learn(validate_resident_id(text, today=today).number)
+            except ValidationError:
+                pass
+            continue
+        born, gender = found
+        if births[i] is not None and births[i] != born:
+            slow.add(i)
+        births[i] = born
+        genders[i] = gender
+    table.phone = phones = _texts(column("phone"))
+    for i, text in enumerate(phones):
+        if text:
+            phone = fast_mobile(text)
+            if phone is None:
+                slow.add(i)
+            else:
+                phones[i] = phone
+    table.address = addresses = _texts(column("address"))
+    slow.update(i for i, address in enumerate(addresses) if len(address) > ADDRESS_LIMIT)
+    lists = [validator.category_list(text) for text in _texts(column("categories"))]
+    table.categories = [pks for pks, _ in lists]
+    slow.update(i for i, (_, messages) in enumerate(lists) if messages)
+    del lists
+    table.screened_on = screened = _dates(column("screened_on"), date_cache)
+    slow.update(i for i, day in enumerate(screened) if day is None or day is INVALID or day > today)
+    table.finding = findings = _texts(column("finding"))
+    slow.update(i for i, finding in enumerate(findings) if len(finding) > FINDING_LIMIT)
+    table.risk_level = risks = [RISKS.get(text.lower()) for text in _texts(column("risk_level"))]
+    slow.update(i for i, risk in enumerate(risks) if risk is None)
+    if progress is not None:
+        progress.set(size - len(slow))
+    errors: list[dict] = []
+    for i in sorted(slow):
+        row, row_errors = validator.row(numbers[i], rows[i])
+        table.put(i, row)
+        errors.extend(row_errors)
+    return table, errors
+
+
+def duplicates_in_file(table: Table, exclude: set[int]) -> list[dict]:
+    """The later of two rows naming the same person (ID number, phone, or name + birth date).
+
+    Rows whose number is in ``exclude`` (already reported) take no part. When no ID number,
+    phone or name-and-birth-date repeats at all, which set sizes tell at once, there is nothing
+    to report; otherwise the rows are walked in order to name the first row of each pair.
+    """
+    numbers = table.numbers
+    keep = [i for i in range(len(table)) if numbers[i] not in exclude]
+    ids = [table.id_number[i] for i in keep if table.id_number[i]]
+    phones = [table.phone[i] for i in keep if table.phone[i]]
+    pairs = [
+        (normalize_text(table.name[i]), table.birth_date[i]) for i in keep if table.name[i] and table.birth_date[i]
+    ]
+    if len(set(ids)) == len(ids) and len(set(phones)) == len(phones) and len(set(pairs)) == len(pairs):
+        return []
     errors = []
     seen: dict[tuple, int] = {}
-    for row in rows:
+    for i in keep:
+        name, born, id_number, phone = table.name[i], table.birth_date[i], table.id_number[i], table.phone[i]
         keys = []
-        if row.id_number:
-            keys.append((("id", row.id_number), "身份证号码", "身份证号码相同"))
-        if row.phone:
-            keys.append((("phone", row.phone), "联系电话", "联系电话相同"))
-        if row.name and row.birth_date:
-            keys.append((("nb", normalize_text(row.name), row.birth_date), "姓名", "姓名和出生日期相同"))
+        if id_number:
+            keys.append((("id", id_number), "身份证号码", "身份证号码相同"))
+        if phone:
+            keys.append((("phone", phone), "联系电话", "联系电话相同"))
+        if name and born:
+            keys.append((("nb", normalize_text(name), born), "姓名", "姓名和出生日期相同"))
         for key, column, what in keys:
             first = seen.get(key)
             if first is not None:
-                errors.append(error(row.number, column, f"与第 {first} 行{what}，同一人员只能填写一行。"))
+                errors.append(error(numbers[i], column, f"与第 {first} 行{what}，同一人员只能填写一行。"))
                 break
         for key, _, _ in keys:
-            seen.setdefault(key, row.number)
+            seen.setdefault(key, numbers[i])
     return errors
 
 
-def match_register(batch: ImportBatch, rows: list[Row]) -> list[dict]:
+INDEXED = (("id_number", "id_number_index"), ("phone", "phone_index"), ("name", "name_index"))
+
+
+def _phone_for_index(phone: str) -> str:
+    """``apps.vault.normalizers.normalize_phone`` of a checked number, with a shortcut for the usual
+    "+86" and 11-digit mobile form (whose normal form is the 11 digits)."""
+    if len(phone) == 14 and phone.startswith("+861") and phone.isascii() and phone[1:].isdigit():
+        return phone[3:]
+    return vault_normalize_phone(phone)
+
+
+def compute_digests(table: Table) -> None:
+    """Each row's blind indexes under the current index key, for the lookup and for the insert.
+
+    The values are normalised here as each index field's normaliser would: checked ID numbers
+    are already normal (18 characters, digits and upper-case X), phones go through
+    ``_phone_for_index`` and names through the name field's own normaliser.
+    """
+    table.index_values = {
+        "id_number": table.id_number,
+        "phone": [_phone_for_index(phone) if phone else "" for phone in table.phone],
+        "name": [normalize_text(name) for name in table.name],
+    }
+    for source, _ in INDEXED:
+        table.digests[source] = blind_index_many(table.index_values[source], str)
+
+
+def match_register(batch: ImportBatch, table: Table, exclude: set[int]) -> list[dict]:
     """Link rows to registered clients in scope; refuse rows matching one outside it."""
-    people = [Person(r.number, r.name, r.birth_date, r.id_number, r.phone) for r in rows]
-    matches = find_register_matches(batch.unit.tenant_id, batch.scope_path, people)
+    numbers = table.numbers
+    keep = [i for i in range(len(table)) if numbers[i] not in exclude]
+    wanted: dict[str, dict[str, list]] = {}
+    previous_keys = index_keys()[1:]
+    for source, _ in INDEXED:
+        by_digest: dict[str, list] = {}
+        digests = table.digests[source]
+        chosen = [i for i in keep if table.birth_date[i]] if source == "name" else keep
+        for i in chosen:
+            digest = digests[i]
+            if digest is not None:
+                by_digest.setdefault(digest, []).append(i)
+        for key in previous_keys:  # during an index-key change rows may still carry the old index
+            values = table.index_values[source]
+            for i, digest in zip(chosen, blind_index_many([values[i] for i in chosen], str, key=key), strict=True):
+                if digest is not None and i not in by_digest.get(digest, ()):
+                    by_digest.setdefault(digest, []).append(i)
+        wanted[source] = by_digest
+    chunk = LOOKUP_CHUNK if connections["default"].vendor == "postgresql" else 500
+    births = {i: table.birth_date[i] for i in keep}
+    matches = match_digests(batch.unit.tenant_id, batch.scope_path, wanted, births, chunk)
     errors = []
-    for row in rows:
-        found = matches.get(row.number)
-        if not found:
-            continue
+    for i in sorted(matches):
+        found = matches[i]
         if any(not m.in_scope for m in found):
-            errors.append(error(row.number, "姓名", "该人员已在其他单位登记，请联系上级单位。"))
+            errors.append(error(numbers[i], "姓名", "该人员已在其他单位登记，请联系上级单位。"))
             continue
         by_id = [m for m in found if "id_number" in m.matched_on]
         chosen = by_id if by_id else found
         if len(chosen) > 1:
-            errors.append(error(row.number, "姓名", "与登记册中的多名来访者相符，请补充身份证号码后再导入。"))
+            errors.append(error(numbers[i], "姓名", "与登记册中的多名来访者相符，请补充身份证号码后再导入。"))
             continue
-        row.client_id = chosen[0].client_id
-    pairs = {(r.client_id, r.screened_on) for r in rows if r.client_id}
+        table.client_id[i] = chosen[0].client_id
+    linked = [i for i in keep if table.client_id[i]]
+    pairs = {(table.client_id[i], table.screened_on[i]) for i in linked}
     done = screened_pairs(pairs)
-    for row in rows:
-        if row.client_id and (row.client_id, row.screened_on) in done:
-            row.skip = True
+    for i in linked:
+        if (table.client_id[i], table.screened_on[i]) in done:
+            table.skip[i] = True
     return errors
 
 
@@ -296,26 +616,37 @@ class Progress:
 
     On PostgreSQL a second connection (autocommit) carries the updates; on SQLite the single
     write lock would make that wait for our own transaction, so only the phase edges show.
+    Writes are at most every PROGRESS_SECONDS, except a change of status, which is written at once.
     """
 
     def __init__(self, batch: ImportBatch):
         self.batch = batch
         self.side = None
+        self.written_at = 0.0
         if connections["default"].vendor == "postgresql":
             self.side = connections.create_connection("default")
 
     def set(self, processed: int, status: str | None = None):
+        changed = bool(status) and status != self.batch.status
         self.batch.processed_rows = processed
         if status:
             self.batch.status = status
+        now = time.monotonic()
+        if not changed and now - self.written_at < PROGRESS_SECONDS:
+            return
+        self.written_at = now
+        self.write()
+
+    def write(self):
+        processed, status = self.batch.processed_rows, self.batch.status
         if self.side is not None:
             with self.side.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {ImportBatch._meta.db_table} SET processed_rows = %s, status = %s WHERE id = %s",  # noqa: S608 - the model's own table name; values are parameters
-                    [processed, self.batch.status, self.batch.pk],
+                    [processed, status, self.batch.pk],
                 )
         elif not connections["default"].in_atomic_block:
-            ImportBatch.objects.filter(pk=self.batch.pk).update(processed_rows=processed, status=self.batch.status)
+            ImportBatch.objects.filter(pk=self.batch.pk).update(processed_rows=processed, status=status)
 
     def close(self):
         if self.side is not None:
@@ -341,83 +672,116 @@ def uploader_may_import(batch: ImportBatch) -> bool:
     return False
 
 
-def validate_file(batch: ImportBatch, progress: Progress) -> tuple[list[Row], list[dict]]:
+def _data_rows(cells: list[list], columns: dict[str, int]) -> tuple[list[list], list[int]]:
+    """The rows below the header with any non-empty cell, and their spreadsheet row numbers."""
+    name_at = columns["name"]
+    rows, numbers = [], []
+    for number, cells_ in enumerate(cells[1:], start=2):
+        name = cells_[name_at] if name_at < len(cells_) else None
+        # A name with a visible character proves the row non-empty; otherwise look at every cell.
+        if (name.__class__ is str and name and not name.isspace()) or any(_text(c) for c in cells_):
+            rows.append(cells_)
+            numbers.append(number)
+    return rows, numbers
+
+
+def validate_file(batch: ImportBatch, progress: Progress) -> tuple[Table, list[dict]]:
     cells = read_sheet(batch_path(batch))
     if not cells:
         raise ImportFailed("文件是空的：第一行应为表头，从第二行起每行一人。")
     columns = map_headers(cells[0])
-    body = [(number, row) for number, row in enumerate(cells[1:], start=2) if any(_text(c) for c in row)]
-    if not body:
-        raise ImportFailed("文件中没有数据行：请从第二行起每行填写一人。")
-    if len(body) > MAX_ROWS:
-        raise ImportFailed(f"文件有 {len(body)} 行数据，超过单次导入上限 {MAX_ROWS:,} 行，请拆分后分别导入。")
-    batch.total_rows = len(body)
-    ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.total_rows)
+    rows, numbers = _data_rows(cells, columns)
     del cells
+    if not rows:
+        raise ImportFailed("文件中没有数据行：请从第二行起每行填写一人。")
+    if len(rows) > MAX_ROWS:
+        raise ImportFailed(f"文件有 {len(rows)} 行数据，超过单次导入上限 {MAX_ROWS:,} 行，请拆分后分别导入。")
+    batch.total_rows = len(rows)
+    ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.total_rows)
     validator = Validator(columns, timezone.localdate())
-    rows, errors = [], []
-    for done, (number, raw) in enumerate(body, start=1):
-        row, row_errors = validator.row(number, raw)
-        rows.append(row)
-        errors.extend(row_errors)
-        if done % PROGRESS_EVERY == 0:
-            progress.set(done)
+    table, errors = check_table(validator, rows, numbers, progress)
+    del rows
     bad_rows = {e["row"] for e in errors}
-    errors.extend(duplicates_in_file([r for r in rows if r.number not in bad_rows]))
+    errors.extend(duplicates_in_file(table, bad_rows))
     bad_rows = {e["row"] for e in errors}
-    errors.extend(match_register(batch, [r for r in rows if r.number not in bad_rows]))
-    errors.sort(key=lambda e: (e["row"], list(HEADERS.values()).index(e["column"])))
-    progress.set(len(body))
-    return rows, errors
+    compute_digests(table)
+    errors.extend(match_register(batch, table, bad_rows))
+    errors.sort(key=lambda e: (e["row"], HEADER_ORDER[e["column"]]))
+    progress.set(len(table))
+    return table, errors
 
 
-def write_rows(batch: ImportBatch, rows: list[Row], progress: Progress) -> None:
-    """Insert every new client and screening record in one transaction, 1,000 rows per statement."""
+class Initials:
+    """Pinyin initials of names (``apps.identity.names.pinyin_keys(name)[1]``), cached per part.
+
+    pypinyin costs about 0.2 ms a call, and a large file has tens of thousands of distinct names
+    but far fewer distinct surnames and given names; this follows ``pinyin_syllables`` step by
+    step and caches each ``lazy_pinyin`` call by its argument (a test compares both on many names).
+    """
+
+    def __init__(self):
+        from pypinyin import Style, lazy_pinyin
+
+        self.lazy_pinyin, self.normal = lazy_pinyin, Style.NORMAL
+        self.surnames: dict[str, str] = {}
+        self.runs: dict[str, list[str]] = {}
+        self.names: dict[str, str] = {}
+
+    def syllables(self, name: str) -> list[str]:
+        surname, rest = identity_names.split_surname(name)
+        syllables = []
+        if surname in identity_names.COMPOUND_SURNAMES:
+            syllables += identity_names.COMPOUND_SURNAMES[surname]
+        elif surname:
+            reading = identity_names.SURNAME_READINGS.get(surname)
+            if not reading:
+                reading = self.surnames.get(surname)
+                if reading is None:
+                    reading = self.surnames[surname] = "".join(self.lazy_pinyin(surname, style=self.normal))
+            syllables.append(reading)
+        for kind, run in identity_names._tokens(rest if surname else identity_names._clean(name)):
+            if kind == "han":
+                found = self.runs.get(run)
+                if found is None:
+                    found = self.runs[run] = self.lazy_pinyin(run, style=self.normal, errors="ignore")
+                syllables += found
+            else:
+                syllables.append(run.lower())
+        return [s.lower() for s in syllables if s]
+
+    def __call__(self, name: str) -> str:
+        found = self.names.get(name)
+        if found is None:
+            found = self.names[name] = "".join(s[0] for s in self.syllables(name))
+        return found
+
+
+def write_rows(batch: ImportBatch, table: Table, progress: Progress, *, use_copy: bool | None = None) -> None:
+    """Insert every new client, its categories and every screening record in one transaction.
+
+    ``use_copy`` defaults to "on PostgreSQL"; the tests set it to compare both ways of writing.
+    """
     unit, actor = batch.unit, batch.uploaded_by
-    through = Client.categories.through
-    new_rows = [r for r in rows if not r.skip and r.client_id is None]
-    linked_rows = [r for r in rows if not r.skip and r.client_id is not None]
-    done = sum(1 for r in rows if r.skip)
+    positions = range(len(table))
+    new = [i for i in positions if not table.skip[i] and table.client_id[i] is None]
+    linked = [i for i in positions if not table.skip[i] and table.client_id[i] is not None]
+    done = len(table) - len(new) - len(linked)
     progress.set(done, ImportStatus.IMPORTING)
-    initials: dict[str, str] = {}
-
-    def initials_of(name: str) -> str:
-        if name not in initials:
-            initials[name] = pinyin_keys(name)[1][:30]
-        return initials[name]
-
+    initials = Initials()
     with transaction.atomic():
-        for start in range(0, len(new_rows), WRITE_CHUNK):
-            chunk = new_rows[start : start + WRITE_CHUNK]
-            clients = []
-            for r in chunk:
-                client = Client(
-                    unit=unit, unit_path=unit.path, tenant_id=unit.tenant_id, created_by=actor, name=r.name,
-                    name_initials=initials_of(r.name), gender=r.gender, birth_date=r.birth_date,
-                    id_number=r.id_number, phone=r.phone, address=r.address,
-                )  # fmt: skip
-                clients.append(client)  # bulk_create runs BlindIndexField.pre_save: indexes are filled
-            Client.objects.bulk_create(clients)
-            links = []
-            for r, client in zip(chunk, clients, strict=True):
-                r.client_id = client.pk
-                links.extend(through(client_id=client.pk, servicetargetcategory_id=pk) for pk in r.categories)
-            through.objects.bulk_create(links)
-            ScreeningRecord.objects.bulk_create([_record(batch, r) for r in chunk])
-            done += len(chunk)
-            progress.set(done)
-        for start in range(0, len(linked_rows), WRITE_CHUNK):
-            chunk = linked_rows[start : start + WRITE_CHUNK]
-            ScreeningRecord.objects.bulk_create([_record(batch, r) for r in chunk])
-            done += len(chunk)
-            progress.set(done)
+        if use_copy is None:
+            use_copy = connections["default"].vendor == "postgresql"
+        if use_copy:
+            _write_copy(batch, table, new, linked, initials, progress, done)
+        else:
+            _write_orm(batch, table, new, linked, initials, progress, done)
         batch.status = ImportStatus.DONE
-        batch.processed_rows = len(rows)
-        batch.created_clients = len(new_rows)
-        batch.linked_clients = len(linked_rows)
-        batch.created_records = len(new_rows) + len(linked_rows)
-        batch.skipped_rows = len(rows) - batch.created_records
-        batch.error_report = [error(r.number, "", "已导入") for r in rows if r.skip][:REPORT_LIMIT]
+        batch.processed_rows = len(table)
+        batch.created_clients = len(new)
+        batch.linked_clients = len(linked)
+        batch.created_records = len(new) + len(linked)
+        batch.skipped_rows = len(table) - batch.created_records
+        batch.error_report = [error(table.numbers[i], "", "已导入") for i in positions if table.skip[i]][:REPORT_LIMIT]
         batch.finished_at = timezone.now()
         batch.save()
         log_event(
@@ -433,12 +797,205 @@ def write_rows(batch: ImportBatch, rows: list[Row], progress: Progress) -> None:
         )
 
 
-def _record(batch: ImportBatch, row: Row) -> ScreeningRecord:
+def _write_orm(batch, table: Table, new: list[int], linked: list[int], initials, progress, done: int) -> None:
+    """bulk_create in chunks of WRITE_CHUNK (SQLite and any other database without COPY)."""
+    unit, actor = batch.unit, batch.uploaded_by
+    through = Client.categories.through
+    for start in range(0, len(new), WRITE_CHUNK):
+        chunk = new[start : start + WRITE_CHUNK]
+        clients = [
+            Client(
+                unit=unit,
+                unit_path=unit.path,
+                tenant_id=unit.tenant_id,
+                created_by=actor,
+                name=table.name[i],
+                name_initials=initials(table.name[i])[:30],
+                gender=table.gender[i],
+                birth_date=table.birth_date[i],
+                id_number=table.id_number[i],
+                phone=table.phone[i],
+                address=table.address[i],
+            )  # fmt: skip
+            for i in chunk
+        ]
+        Client.objects.bulk_create(clients)  # runs BlindIndexField.pre_save: the indexes are filled
+        links = []
+        for i, client in zip(chunk, clients, strict=True):
+            table.client_id[i] = client.pk
+            links.extend(through(client_id=client.pk, servicetargetcategory_id=pk) for pk in table.categories[i])
+        through.objects.bulk_create(links)
+        ScreeningRecord.objects.bulk_create([_record(batch, table, i) for i in chunk])
+        done += len(chunk)
+        progress.set(done)
+    for start in range(0, len(linked), WRITE_CHUNK):
+        chunk = linked[start : start + WRITE_CHUNK]
+        ScreeningRecord.objects.bulk_create([_record(batch, table, i) for i in chunk])
+        done += len(chunk)
+        progress.set(done)
+
+
+def _record(batch: ImportBatch, table: Table, i: int) -> ScreeningRecord:
     return ScreeningRecord(
-        unit=batch.unit, unit_path=batch.unit_path, client_id=row.client_id, screened_on=row.screened_on,
-        screened_by=batch.uploaded_by, source=ScreeningSource.ROUTINE, finding=row.finding,
-        risk_level=row.risk_level, import_batch=batch,
+        unit=batch.unit, unit_path=batch.unit_path, client_id=table.client_id[i], screened_on=table.screened_on[i],
+        screened_by=batch.uploaded_by, source=ScreeningSource.ROUTINE, finding=table.finding[i],
+        risk_level=table.risk_level[i], import_batch=batch,
     )  # fmt: skip
+
+
+def _encrypted(values: list[str], model, name: str) -> list[str]:
+    """The stored form of an encrypted column: "" and None stay as they are, as in the field."""
+    label = model._meta.get_field(name).vault_label
+    present = [i for i, value in enumerate(values) if value]
+    out = list(values)
+    for i, token in zip(present, encrypt_many([values[i] for i in present], label), strict=True):
+        out[i] = token
+    return out
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+COPY_NULL = "\\N"
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return COPY_NULL
+    if isinstance(value, str):
+        return value.translate(COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.date):  # dates and aware datetimes: ISO 8601 is what PostgreSQL reads
+        return value.isoformat()
+    return str(value)
+
+
+def _copy_column(values: list) -> list[str]:
+    """``_copy_text`` of each value; ciphertexts, indexes and ids need no escaping, checked at once."""
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
+        joined = "".join([value for value in values if value])
+        if not any(special in joined for special in "\\\t\n\r"):
+            return [COPY_NULL if value is None else value for value in values]
+    elif kinds <= {int, type(None)}:
+        return [COPY_NULL if value is None else str(value) for value in values]
+    return [_copy_text(value) for value in values]
+
+
+def _copy_columns(model, explicit: dict, now, connection, skip_id: bool) -> tuple[list[str], list]:
+    """Column names and COPY-text columns for rows of ``model``.
+
+    ``explicit`` maps attnames to a list (one value per row) or a constant; every other concrete
+    field gets what the ORM would store for a new object: ``now`` for auto_now(_add) fields, else
+    its default, prepared for the database.
+    """
+    names, columns = [], []
+    for model_field in model._meta.concrete_fields:
+        name = model_field.attname
+        if name == "id" and skip_id:
+            continue
+        if name in explicit:
+            value = explicit[name]
+        elif getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
+            value = now
+        else:
+            value = model_field.get_db_prep_save(model_field.get_default(), connection)
+        names.append(name)
+        columns.append(_copy_column(value) if isinstance(value, list) else repeat(_copy_text(value)))
+    return names, columns
+
+
+def _copy_sql(connection, model, names: list[str]) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    return f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+
+
+def _copy_block(columns: list) -> str:
+    rows = zip(*columns, strict=False)  # constants are endless repeats; the lists set the length
+    return "".join([line + "\n" for line in map("\t".join, rows)])
+
+
+def _write_copy(batch, table: Table, new: list[int], linked: list[int], initials, progress, done: int) -> None:
+    """PostgreSQL: the same rows as ``_write_orm``, sent with COPY.
+
+    Client ids come from the table's own sequence first (so records and categories can point at
+    them); values are encrypted a chunk at a time and streamed while the server stores the last.
+    """
+    connection = connections["default"]
+    unit, actor = batch.unit, batch.uploaded_by
+    now = timezone.now()
+    constants = {"unit_id": unit.pk, "unit_path": unit.path, "tenant_id": unit.tenant_id, "created_by_id": actor.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(Client._meta.db_table), len(new)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        for i, pk in zip(new, ids, strict=True):
+            table.client_id[i] = pk
+        names = [f.attname for f in Client._meta.concrete_fields]
+        with cursor.cursor.copy(_copy_sql(connection, Client, names)) as copy:
+            for start in range(0, len(new), COPY_CHUNK):
+                chunk = new[start : start + COPY_CHUNK]
+                _, columns = _copy_columns(
+                    Client,
+                    {
+                        **constants,
+                        "id": ids[start : start + COPY_CHUNK],
+                        "name": _encrypted([table.name[i] for i in chunk], Client, "name"),
+                        "name_index": [table.digests["name"][i] for i in chunk],
+                        "name_initials": [initials(table.name[i])[:30] for i in chunk],
+                        "gender": [str(table.gender[i]) for i in chunk],
+                        "birth_date": [table.birth_date[i] for i in chunk],
+                        "id_number": _encrypted([table.id_number[i] for i in chunk], Client, "id_number"),
+                        "id_number_index": [table.digests["id_number"][i] for i in chunk],
+                        "phone": _encrypted([table.phone[i] for i in chunk], Client, "phone"),
+                        "phone_index": [table.digests["phone"][i] for i in chunk],
+                        "address": _encrypted([table.address[i] for i in chunk], Client, "address"),
+                    },
+                    now,
+                    connection,
+                    skip_id=False,
+                )
+                copy.write(_copy_block(columns))
+                done += len(chunk)
+                progress.set(done)
+        through = Client.categories.through
+        pairs = [(table.client_id[i], pk) for i in new for pk in table.categories[i]]
+        if pairs:
+            names, columns = _copy_columns(
+                through,
+                {"client_id": [c for c, _ in pairs], "servicetargetcategory_id": [p for _, p in pairs]},
+                now,
+                connection,
+                skip_id=True,
+            )
+            with cursor.cursor.copy(_copy_sql(connection, through, names)) as copy:
+                copy.write(_copy_block(columns))
+        records = new + linked
+        if records:
+            names, columns = _copy_columns(
+                ScreeningRecord,
+                {
+                    "unit_id": unit.pk,
+                    "unit_path": batch.unit_path,
+                    "client_id": [table.client_id[i] for i in records],
+                    "screened_on": [table.screened_on[i] for i in records],
+                    "screened_by_id": actor.pk,
+                    "source": ScreeningSource.ROUTINE.value,
+                    "finding": _encrypted([table.finding[i] for i in records], ScreeningRecord, "finding"),
+                    "risk_level": [str(table.risk_level[i]) for i in records],
+                    "import_batch_id": batch.pk,
+                },
+                now,
+                connection,
+                skip_id=True,
+            )
+            with cursor.cursor.copy(_copy_sql(connection, ScreeningRecord, names)) as copy:
+                copy.write(_copy_block(columns))
+        done += len(linked)
+        progress.set(done)
 
 
 def _fail(batch: ImportBatch, message: str, errors: list[dict] | None = None) -> None:
@@ -466,7 +1023,7 @@ def process_batch(batch_id: int) -> ImportBatch:
             batch.status = ImportStatus.VALIDATING
             batch.save(update_fields=["status"])
             try:
-                rows, errors = validate_file(batch, progress)
+                table, errors = validate_file(batch, progress)
             except ImportFailed as exc:
                 _fail(batch, str(exc))
                 return batch
@@ -474,7 +1031,7 @@ def process_batch(batch_id: int) -> ImportBatch:
                 bad = len({e["row"] for e in errors})
                 _fail(batch, f"共有 {bad} 行存在问题，整个文件未导入。请按错误报告修改后重新上传。", errors)
                 return batch
-            write_rows(batch, rows, progress)
+            write_rows(batch, table, progress)
             return batch
         except Exception:
             logger.exception("screening import %s failed", batch_id)
