@@ -8,10 +8,13 @@ list page and API list measures, in the same run and process:
 * the floor: the same rows fetched by hand-written SQL, and a bare Django view that runs that SQL
   and renders the rows in a minimal template (what any page must at least do).
 
-Figures go to stdout and to ``bench/results/<name>.json``.
+Figures go to stdout and to ``bench/results/<name>.json``. The client register's lists and searches
+(1,000,000 clients, 10,000,000 service records) run last, from ``bench/clients.py``, into
+``bench/results/clients.json``; see docs/benchmarks.md.
 """
 
 import json
+import logging
 import os
 import statistics
 import sys
@@ -23,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "xinyuan.settings")
 RESULTS = ROOT / "bench" / "results"
 REPEAT = int(os.environ.get("BENCH_REPEAT", "60"))
+ONLY = set(sys.argv[1:])
 
 
 def ensure_database(url: str) -> None:
@@ -65,6 +69,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    logging.getLogger("axes").setLevel(logging.WARNING)  # one INFO line per login otherwise
     request_started.disconnect(reset_queries)  # keep the query log across the client's request
     settings.ALLOWED_HOSTS = ["*"]
     settings.ROOT_URLCONF = "bench.urls"
@@ -119,6 +124,8 @@ def main() -> None:
     ]
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if ONLY == {"clients"}:
+        cases = []  # `bench/run.py clients`: the client register only
     print(f"{'case':<24}{'p50 ms':>9}{'p95 ms':>9}{'queries':>9}{'SQL ms':>9}{'bare page ms':>14}{'ratio':>8}")
     for name, user, path, sql, params in cases:
         client = Client()
@@ -127,6 +134,7 @@ def main() -> None:
         assert response.status_code == 200, (name, response.status_code)
         with CaptureQueriesContext(connection) as queries:
             client.get(path)
+        query_count = len(queries.captured_queries)  # now: later queries rotate the capped query log
         page = timed(lambda c=client, p=path: c.get(p))
         floor_sql = timed(lambda s=sql, a=params: sql_rows(s, a))
         FLOOR_QUERIES[name] = (sql, params)
@@ -135,7 +143,7 @@ def main() -> None:
             "case": name,
             "path": path,
             "page": page,
-            "queries": len(queries.captured_queries),
+            "queries": query_count,
             "floor_sql": floor_sql,
             "floor_bare_page": bare,
             "ratio_p50_to_bare_page": round(page["p50_ms"] / max(bare["p50_ms"], 0.001), 2),
@@ -146,6 +154,10 @@ def main() -> None:
             f"{name:<24}{page['p50_ms']:>9.2f}{page['p95_ms']:>9.2f}{result['queries']:>9}"
             f"{floor_sql['p50_ms']:>9.2f}{bare['p50_ms']:>14.2f}{result['ratio_p50_to_bare_page']:>8.2f}"
         )
+    from bench.clients import run_client_cases
+    from bench.urls import FLOOR_DECRYPT
+
+    run_client_cases(REPEAT, RESULTS, FLOOR_QUERIES, FLOOR_DECRYPT)
     print(f"\nResults written to {RESULTS}/")
 
 

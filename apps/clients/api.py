@@ -71,6 +71,14 @@ class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return selectors.search_clients(self.request.user, self.request.query_params.get("q", ""))
         return scope(Client.objects.all(), self.request.user, self.permission_map[self.action])
 
+    def paginate_queryset(self, queryset):
+        """The cursor page's ids first, then those rows with their categories (as ``selectors.client_page``)."""
+        page = super().paginate_queryset(queryset.select_related(None).only("pk"))
+        if page is None:
+            return None
+        rows = selectors.visible_clients(self.request.user).defer("address", "employer").prefetch_related("categories")
+        return selectors.rows_in_order(page, rows)
+
     def retrieve(self, request, pk=None):
         client, emergency = selectors.access_client_by_id(request.user, pk)
         log_read(request.user, client, purpose="紧急调阅" if emergency else "接口查看来访者档案", request=request)

@@ -80,9 +80,22 @@ class Client(VaultModel):
     class Meta:
         verbose_name = "来访者"
         verbose_name_plural = "来访者"
+        # Scoped lists filter ``unit_path LIKE '<scope>%'``; the database collation is not "C",
+        # so only *_pattern_ops indexes serve that prefix. Partial (live rows only) and ending in
+        # id, they answer a keyset page's ids by an index-only scan (see selectors.client_page).
         indexes = [
-            models.Index(fields=["unit_path", "id"], name="client_scope_id"),
-            models.Index(fields=["name_initials", "unit_path"], name="client_initials"),
+            models.Index(
+                fields=["unit_path", "id"],
+                name="client_scope_live",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+                condition=models.Q(merged_into__isnull=True),
+            ),
+            models.Index(
+                fields=["name_initials", "unit_path", "id"],
+                name="client_initials_live",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", "int8_ops"],
+                condition=models.Q(merged_into__isnull=True),
+            ),
         ]
 
     def __str__(self):
