@@ -9,7 +9,6 @@ from apps.audit.choices import AuditAction
 from apps.audit.services import log_event, log_read
 from apps.core.access import can, scope
 from apps.core.forms import report_form, run_service
-from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, requires
 from apps.identity.masks import mask_id, mask_mobile
 from apps.orgs.models import OrgUnit
@@ -28,7 +27,7 @@ def _units(user):
 def client_list(request):
     q = request.GET.get("q", "").strip()
     category = request.GET.get("category", "").strip()
-    page = keyset_page(selectors.search_clients(request.user, q, category), request)
+    page = selectors.client_page(request.user, request, q, category)
     rows = [(c, mask_mobile(c.phone) if c.phone else "") for c in page]
     context = {
         "page": page,
@@ -59,6 +58,13 @@ def client_detail(request, pk):
         "transfers": list(client.transfers.select_related("from_unit", "to_unit", "handed_over_by")),
         "age": services.age_on(client.birth_date),
     }
+    if emergency is None:
+        context["can_assess"] = can(request.user, Perm.ASSESSMENT_VIEW, client)
+        context["can_tag"] = can(request.user, Perm.ALERT_TAG, client)
+        if can(request.user, Perm.ALERT_VIEW, client):
+            from apps.alerts.selectors import active_warnings
+
+            context["warning"] = active_warnings(request.user).filter(client=client).first()
     if context["can_manage"]:
         context["transfer_form"] = TransferForm()
         context["merge_form"] = MergeForm()

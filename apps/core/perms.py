@@ -40,6 +40,35 @@ class Perm(models.TextChoices):
     DIAGNOSE = "case.diagnose", "初步诊断"
     SCREENING_MANAGE = "screening.manage", "排查登记与导入"
     APPOINTMENT_MANAGE = "appointment.manage", "预约管理"
+    MEMBERSHIP_VIEW = "membership.view", "查看会员与入会申请"
+    MEMBERSHIP_REVIEW = "membership.review", "入会申请初审与简易程序入会"
+    MEMBERSHIP_MANAGE = "membership.manage", "维护会员档案、专业委员会与证书"
+    MEMBERSHIP_VOTE = "membership.vote", "理事会入会表决投票"
+    MEMBERSHIP_VOTE_CLOSE = "membership.vote_close", "结束入会表决"
+    DUES_MANAGE = "membership.dues", "会费标准与会费台帐"
+    POSITION_MANAGE = "membership.positions", "维护协会机构与职务"
+    CONDUCT_MANAGE = "membership.conduct", "伦理投诉、考核奖惩与撤销会员资格"
+    GOVERNANCE_VIEW = "governance.view", "查看协会会议与述职"
+    GOVERNANCE_MANAGE = "governance.manage", "组织会议、审批请假、登记工作报告与述职"
+    PROJECT_VIEW = "project.view", "查看协会项目"
+    PROJECT_MANAGE = "project.manage", "管理协会项目、预算与支出"
+    PROJECT_APPROVE = "project.approve", "批准超预算支出与项目验收"
+    ASSESSMENT_VIEW = "assessment.view", "查看心理测评结果"
+    ASSESSMENT_ADMINISTER = "assessment.administer", "录入测评与发送测评链接"
+    SCALE_MANAGE = "assessment.scale_manage", "导入量表与设置划界分"
+    ASSISTANCE_VIEW = "assistance.view", "查看个案求助分派、会员学时与应急援助"
+    HELP_MANAGE = "assistance.help_manage", "登记、分流与分派个案求助"
+    HELP_IDENTITY = "assistance.help_identity", "查看求助者完整姓名与电话"
+    HOURS_MANAGE = "assistance.hours_manage", "登记与确认会员学时和志愿服务时长"
+    CRISIS_MANAGE = "assistance.crisis_manage", "应激事件登记、人员调派与热线排班"
+    ASSISTANCE_SELF = "assistance.self", "会员自助：本人学时申报、接案与值班"
+    ALERT_VIEW = "alert.view", "查看重点人员预警档案"
+    ALERT_TAG = "alert.tag", "标记与上报重点人员"
+    ALERT_MANAGE = "alert.manage", "预警定色建档、反馈、调整与结案"
+    ALERT_FOLLOW_UP = "alert.follow_up", "预警周期随访登记"
+    ALERT_LOWER_RED = "alert.lower_red", "下调红色预警（区级）"
+    ALERT_STATS = "alert.stats", "查看预警统计"
+    ALERT_CONFIGURE = "alert.configure", "维护预警规则"
 
 
 # Holding any of these shows identified client data or governs security: such accounts need two
@@ -54,6 +83,10 @@ TWO_FACTOR_PERMS = frozenset(
         Perm.CONFIDENTIALITY_OVERRIDE,
         Perm.AUDIT_VIEW,
         Perm.SECURITY_MANAGE,
+        Perm.ASSESSMENT_VIEW,
+        Perm.ASSESSMENT_ADMINISTER,
+        Perm.HELP_IDENTITY,
+        Perm.ALERT_VIEW,
     }
 )
 
