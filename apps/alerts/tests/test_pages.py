@@ -200,14 +200,3 @@ def test_reminder_scan_sends_once(tree, worker, district_admin, counsellor_a, cl
     assert sent.count() == 1
     do_send_due_reminders(now=now + dt.timedelta(days=1))  # still overdue the next day: reminded again
     assert sent.count() == 2
-
-
-def test_alerts_urls_in_the_authorization_matrix(tree, monkeypatch):
-    """S-ORG-2: every alerts URL × role × method × position is allowed or denied as declared; 0 leaks."""
-    from tests import test_authorization_matrix as matrix
-
-    everything = matrix.url_cases
-    mine = [case for case in everything() if (case[1] or "").startswith(("alerts:", "alert-"))]
-    assert len(mine) == 27
-    monkeypatch.setattr(matrix, "url_cases", lambda: mine)
-    matrix.test_authorization_matrix(tree)
