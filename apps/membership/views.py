@@ -648,20 +648,7 @@ def position_create(request):
     ).order_by("code")
     form = forms.PositionForm(request.POST or None, members=members, units=units)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        done = run_service(
-            form,
-            lambda: services.do_appoint(
-                actor=request.user,
-                member=data["member"],
-                kind=data["kind"],
-                unit=data["unit"],
-                term_start=data["term_start"],
-                term_end=data["term_end"],
-                filing_date=data["filing_date"],
-                filing_number=data["filing_number"],
-            ),
-        )
+        done = run_service(form, lambda: services.do_appoint(actor=request.user, **form.cleaned_data))
         if done:
             messages.success(request, "职务已登记。")
             return redirect("membership:position-list")
@@ -726,19 +713,7 @@ def complaint_create(request):
     members = _members(request.user, Perm.CONDUCT_MANAGE).order_by("number")
     form = forms.ComplaintForm(request.POST or None, members=members)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        done = run_service(
-            form,
-            lambda: services.do_register_complaint(
-                actor=request.user,
-                member=data["member"],
-                complainant=data["complainant"],
-                contact=data["contact"],
-                principle=data["principle"],
-                description=data["description"],
-                received_on=data["received_on"],
-            ),
-        )
+        done = run_service(form, lambda: services.do_register_complaint(actor=request.user, **form.cleaned_data))
         if done:
             messages.success(request, "伦理投诉已登记。")
             return redirect("membership:complaint-list")
