@@ -113,7 +113,7 @@ def test_restore_into_fresh_database_is_identical(tree, keys, tmp_path, fresh_da
     assert manifest["row_counts"] == row_counts(connection)
     assert manifest["sha256"] == file_sha256(path)
     assert manifest["key_fingerprint"] == fingerprint(BACKUP_KEY) and b64(BACKUP_KEY) not in json.dumps(manifest)
-    assert manifest["migrations"]["vault"] == ["0001_initial"]
+    assert manifest["migrations"]["vault"] == ["0001_initial", "0002_drop_blind_index_like_indexes"]
 
     output = run_restore(path, fresh_database.url)
     assert "审计日志校验通过" in output and "各表行数与备份清单一致" in output

@@ -262,3 +262,27 @@ def test_system_checks_catch_misdeclared_fields():
 def test_normalisers_equate_common_spellings(normalizer, spellings, expected):
     """X-4: spellings a counsellor may type for the same ID, phone or name share one blind index."""
     assert {normalizer(spelling) for spelling in spellings} == {expected}
+
+
+def test_blind_index_columns_carry_one_equality_index_and_no_like_index():
+    """X-4 / performance: a blind index is compared for equality only, so PostgreSQL keeps one btree index
+    per column and no ``varchar_pattern_ops`` copy that every insert would also have to maintain."""
+    from django.apps import apps
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the _like index is a PostgreSQL matter")
+    checked = 0
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            for field in model._meta.local_fields:
+                if not isinstance(field, BlindIndexField):
+                    continue
+                cursor.execute(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+                    [model._meta.db_table, f"%({field.column}%"],
+                )
+                definitions = [row[0] for row in cursor.fetchall()]
+                assert definitions, f"{model._meta.db_table}.{field.column} has no index"
+                assert not [d for d in definitions if "pattern_ops" in d], definitions
+                checked += 1
+    assert checked >= 7
