@@ -85,3 +85,15 @@ def outsider(tree):
 def nobody(tree):
     """An account with no assignment at all: sees nothing."""
     return make_user("nobody", tree.c1, None, full_name="无岗位人员")
+
+
+@pytest.fixture
+def immediate_exports(settings, tmp_path):
+    """Export jobs run at once (huey immediate mode) and write into a private folder."""
+    from huey.contrib.djhuey import HUEY
+
+    settings.EXPORT_DIR = str(tmp_path / "exports")
+    previous = HUEY.immediate
+    HUEY.immediate = True
+    yield settings.EXPORT_DIR
+    HUEY.immediate = previous

@@ -90,7 +90,6 @@ def user_list(request):
         "filters": filters,
         "units": selectors.filter_units(request.user),
         "selected_unit": int(filters["unit"]) if filters["unit"] else None,
-        "can_export": can(request.user, Perm.EXPORT_XLSX),
         "can_manage": can(request.user, Perm.USER_MANAGE),
     }
     return render(request, "accounts/user_list.html", context)

@@ -14,6 +14,17 @@ from .choices import ExportFormat
 from .forms import ExportRequestForm
 from .models import ExportJob
 from .registry import get_dataset
+from .templatetags.exports import PAGING_PARAMETERS
+
+
+def list_filters(params) -> dict[str, str]:
+    """The list's own filters (paging dropped, bounded): each dataset validates what it reads."""
+    filters = {}
+    for key, value in params.items():
+        if key in PAGING_PARAMETERS or not value or len(filters) >= 20:
+            continue
+        filters[key[:50]] = value[:200]
+    return filters
 
 
 def _request_export(request, dataset_key: str, fmt: str):
@@ -23,7 +34,7 @@ def _request_export(request, dataset_key: str, fmt: str):
         raise Http404 from None
     form = ExportRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        filters = {k: v for k, v in request.GET.items() if k in ("q", "status", "unit")}
+        filters = list_filters(request.GET)
         result = run_service(
             form,
             lambda: services.do_request_export(

@@ -8,31 +8,18 @@ import pytest
 import pyzipper
 from django.test import Client
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
 from openpyxl import load_workbook
 
 from apps.audit.models import AuditEntry
 from apps.exports import services
 from apps.exports.models import ExportJob
+from apps.exports.testing import fresh_client
 from conftest import make_user
 
 
 @pytest.fixture(autouse=True)
-def huey_immediate(settings, tmp_path):
-    settings.EXPORT_DIR = str(tmp_path / "exports")
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = previous
-
-
-def fresh_client(user):
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session["xinyuan_reauth_at"] = int(time.time())
-    session.save()
-    return client
+def _exports_run_at_once(immediate_exports):
+    return immediate_exports
 
 
 def request_export(client, fmt="xlsx", dataset="users", reason="季度人员名单报送区卫健局", capture=None):
@@ -131,3 +118,21 @@ def test_export_stops_when_the_grant_changed(tree, street_manager, django_captur
     job = services.build_export(job.pk, password)
     assert job.status == "failed" and "岗位或权限已变化" in job.error
     assert not job.file_name
+
+
+def test_list_export_buttons_follow_permissions_and_carry_filters(tree, street_manager):
+    """X-3: a list shows its export buttons only to a grant that may export it, with the list's filters."""
+    html = fresh_client(street_manager).get("/accounts/users/?q=counsellor&status=active&after=5").content.decode()
+    assert 'data-testid="export-users-xlsx"' in html
+    assert "/exports/new/xlsx/users/?q=counsellor&amp;status=active" in html
+    assert "after=5" not in html.split('data-testid="export-users-xlsx"')[0].rsplit("<a", 1)[1]
+    volunteer = make_user("export_volunteer", tree.s1, "volunteer")
+    assert "export-users" not in fresh_client(volunteer).get("/").content.decode()
+
+
+def test_the_list_filters_reach_the_dataset(tree, street_manager, django_capture_on_commit_callbacks):
+    """X-3: the export holds the same rows the filtered list shows; paging parameters are dropped."""
+    client = fresh_client(street_manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/exports/new/xlsx/users/?q=counsellor_a&after=3", {"reason": "核对咨询师名单"})
+    assert ExportJob.objects.get().filters == {"q": "counsellor_a"}

@@ -91,3 +91,19 @@ def test_deidentified_export_has_no_direct_identifier(tree, street_manager, huey
     header, row = rows
     assert header[0] == "匿名编号" and len(row[0]) == 12 and row[4] == "一街道站"
     assert ExportJob.objects.get().dataset == "cases_deidentified"
+
+
+def test_deidentified_export_reads_no_identifier_and_no_query_per_case(
+    tree, street_manager, django_assert_max_num_queries
+):
+    """S-PRIN-4: the export never loads the encrypted identifiers, and its queries do not grow with the cases."""
+    from apps.exports.registry import get_dataset
+
+    for client in register(tree.c1, 12, category="disability") + register(tree.c1, 3):
+        Case.objects.create(client=client, unit=tree.c1, unit_path=tree.c1.path, state="active")
+    street_manager.active_assignment_id = None
+    with django_assert_max_num_queries(8) as captured:
+        rows = list(get_dataset("cases_deidentified").rows(street_manager, {}))
+    assert len(rows) == 15 and {row[3] for row in rows} == {"残疾人员", "失业、待业人员"}
+    loaded = " ".join(query["sql"] for query in captured.captured_queries)
+    assert '"clients_client"."name"' not in loaded and '"clients_client"."phone"' not in loaded
