@@ -1,6 +1,7 @@
 """Reads of appointments, rooms and duty hours, always scoped."""
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -8,6 +9,7 @@ from apps.core.access import scope
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
 
+from .choices import Status
 from .models import Appointment, Availability, Room
 
 
@@ -28,6 +30,45 @@ def day_appointments(user, day, mine: bool = False):
     if mine:
         rows = rows.filter(counsellor=user)
     return rows.order_by("starts_at", "id")
+
+
+def parse_day(value) -> date:
+    """A ``YYYY-MM-DD`` parameter as a date; anything else (missing, junk) means today."""
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return timezone.localdate()
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """The appointment list's filters, validated: what the page echoes and what the query uses."""
+
+    status: str
+    date: str
+    day: date | None
+    reference: str
+
+
+def list_filters(params) -> ListFilters:
+    """Read ``status``, ``date`` and ``reference`` as the appointment list does: an unknown status is
+    ignored, a junk date means today, the reference is cut to 12 characters."""
+    status = params.get("status", "")
+    status = status if status in Status.values else ""
+    day = params.get("date", "")
+    reference = params.get("reference", "").strip()[:12]
+    return ListFilters(status=status, date=day, day=parse_day(day) if day else None, reference=reference)
+
+
+def list_appointments(user, params):
+    """The appointment list's rows (every page) for its GET parameters."""
+    filters = list_filters(params)
+    return search_appointments(user, filters.status, filters.day, filters.reference)
+
+
+def day_filters(params) -> tuple[date, bool]:
+    """The day view's ``date`` (junk means today) and ``who`` (only "all" widens it beyond "mine")."""
+    return parse_day(params.get("date")), params.get("who", "me") != "all"
 
 
 def search_appointments(user, status: str = "", day=None, reference: str = ""):

@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -21,13 +21,6 @@ from .forms import AppointmentForm, AvailabilityForm, CancelForm, ChangeForm, Cl
 from .models import Appointment, Availability, Room
 
 
-def _parse_day(value) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return timezone.localdate()
-
-
 def _rows(appointments):
     return [(a, mask_mobile(a.contact_phone) if a.contact_phone else "") for a in appointments]
 
@@ -39,8 +32,7 @@ def _get(request, pk, perm=Perm.CLIENT_VIEW) -> Appointment:
 @requires(Perm.CLIENT_VIEW)
 def today(request):
     """S-FLOW-2: the day's appointments in time order (提前调取当天预约), mine by default, any date."""
-    day = _parse_day(request.GET.get("date"))
-    mine = request.GET.get("who", "me") != "all"
+    day, mine = selectors.day_filters(request.GET)
     rows = selectors.day_appointments(request.user, day, mine=mine)
     context = {
         "day": day,
@@ -57,20 +49,15 @@ def today(request):
 
 @requires(Perm.CLIENT_VIEW)
 def appointment_list(request):
-    status = request.GET.get("status", "")
-    status = status if status in Status.values else ""
-    day = request.GET.get("date", "")
-    day_value = _parse_day(day) if day else None
-    reference = request.GET.get("reference", "").strip()[:12]
-    rows = selectors.search_appointments(request.user, status, day_value, reference)
-    page = keyset_page(rows, request, descending=True)
+    filters = selectors.list_filters(request.GET)
+    page = keyset_page(selectors.list_appointments(request.user, request.GET), request, descending=True)
     context = {
         "page": page,
         "rows": _rows(page),
-        "status": status,
+        "status": filters.status,
         "statuses": Status.choices,
-        "date": day,
-        "reference": reference,
+        "date": filters.date,
+        "reference": filters.reference,
         "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
     }
     return render(request, "appointments/appointment_list.html", context)

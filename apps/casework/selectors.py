@@ -5,6 +5,7 @@ from apps.audit.services import log_read
 from apps.core.access import access_by_id, active_grant, can, scope
 from apps.core.perms import Perm
 
+from .choices import CaseState
 from .models import Case, ConfidentialityOverride, Consent, CounsellingSession, Reception
 from .services import NOTE_READER_ROLES
 
@@ -14,6 +15,17 @@ def visible_cases(user, state: str = ""):
     if state:
         rows = rows.filter(state=state)
     return rows
+
+
+def case_list_state(params) -> str:
+    """The case list's ``state`` filter: a known state, or "" (all) for anything else."""
+    state = params.get("state", "")
+    return state if state in CaseState.values else ""
+
+
+def list_cases(user, params):
+    """The case list's rows (every page) for its GET parameters."""
+    return visible_cases(user, case_list_state(params))
 
 
 def access_case(user, pk, perm: str = Perm.CLIENT_VIEW) -> Case:

@@ -39,12 +39,10 @@ def _client_or_error(request, form, field="client"):
 
 @requires(Perm.CLIENT_VIEW)
 def case_list(request):
-    state = request.GET.get("state", "")
-    state = state if state in CaseState.values else ""
-    page = keyset_page(selectors.visible_cases(request.user, state), request, descending=True)
+    page = keyset_page(selectors.list_cases(request.user, request.GET), request, descending=True)
     context = {
         "page": page,
-        "state": state,
+        "state": selectors.case_list_state(request.GET),
         "states": CaseState.choices,
         "can_manage": can(request.user, Perm.CLIENT_MANAGE),
     }

@@ -16,4 +16,6 @@ class ClientsConfig(AppConfig):
     verbose_name = "来访者"
 
     def ready(self):
+        from . import datasets  # noqa: F401 - registers the exportable register list
+
         post_migrate.connect(seed_categories, sender=self)

@@ -41,7 +41,16 @@ def search_clients(user, q: str = "", category: str = ""):
     return rows
 
 
+def search_ids(user, q: str = "", category: str = ""):
+    """Only the ids of ``search_clients``: answered from the scope or initials index alone, and
+    used as the subquery that picks the rows a page or an export then reads."""
+    return search_clients(user, q, category).select_related(None).values("pk")
+
+
 LIST_FIELDS = ("name", "gender", "birth_date", "phone", "unit_path", "unit__name", "unit__path")
+# What the register export reads: the list's columns only, so only name and phone are decrypted.
+EXPORT_FIELDS = ("pk", "name", "gender", "birth_date", "phone", "unit__name")
+EXPORT_CHUNK = 2000
 
 
 def client_page(user, request, q: str = "", category: str = "") -> KeysetPage:
@@ -54,7 +63,7 @@ def client_page(user, request, q: str = "", category: str = "") -> KeysetPage:
     """
     per_page = settings.PAGE_SIZE
     after, before = _cursor(request.GET.get("after")), _cursor(request.GET.get("before"))
-    ids = search_clients(user, q, category).select_related(None).values("pk")
+    ids = search_ids(user, q, category)
     if before:
         ids = ids.filter(pk__lt=before).order_by("-pk")
     else:
@@ -79,6 +88,21 @@ def client_page(user, request, q: str = "", category: str = "") -> KeysetPage:
         previous_before=items[0].pk if items else None,
         querystring=params.urlencode(),
     )
+
+
+def client_export_rows(user, q: str = "", category: str = ""):
+    """Every client of ``search_clients`` (all pages of the list) as ``EXPORT_FIELDS`` tuples in id
+    order, streamed ``EXPORT_CHUNK`` rows at a time.
+
+    The same two-step read as ``client_page``: the scoped subquery picks the ids, the outer query
+    of the same statement reads only those rows and only the exported columns (one statement,
+    no per-row queries; address, employer and ID number are never read, so never decrypted).
+    """
+    ids = search_ids(user, q, category)
+    with unscoped("rows of the ids chosen by the scoped subquery of the same statement"):
+        rows = Client.objects.filter(pk__in=ids).order_by("pk").values_list(*EXPORT_FIELDS)
+        # The scope check happens here, when the iterator is created; rows are read as consumed.
+        return rows.iterator(chunk_size=EXPORT_CHUNK)
 
 
 def _cursor(value) -> int | None:

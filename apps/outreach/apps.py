@@ -8,6 +8,7 @@ class OutreachConfig(AppConfig):
     def ready(self):
         from apps.notifications.reminders import register_reminder_provider
 
+        from . import datasets  # noqa: F401 - registers the exportable lists (X-3)
         from .reminders import inquiry_replies_due, visits_due
 
         register_reminder_provider("outreach.inquiries", inquiry_replies_due)

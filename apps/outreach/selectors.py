@@ -35,6 +35,11 @@ def inquiries(user, state: str = ""):
     return rows
 
 
+def list_inquiries(user, params):
+    """The inquiry list's rows (every page) for its ``state`` filter; an unknown state shows all."""
+    return inquiries(user, params.get("state", "").strip())
+
+
 def visible_visits(user, perm: str = Perm.CLIENT_VIEW):
     return scope(HomeVisit.objects.select_related("unit", "client"), user, perm)
 

@@ -66,7 +66,7 @@ def staff_choices(user, unit_path: str):
 @requires(Perm.CLIENT_VIEW)
 def inquiry_list(request):
     state = request.GET.get("state", "").strip()
-    page = keyset_page(selectors.inquiries(request.user, state), request, descending=True)
+    page = keyset_page(selectors.list_inquiries(request.user, request.GET), request, descending=True)
     context = {
         "page": page,
         "rows": [(i, mask_name(i.contact_name) if i.contact_name else "") for i in page],

@@ -426,7 +426,7 @@ def test_demo_data_covers_every_state():
     from apps.appointments.demo import seed_demo_appointments
     from apps.orgs.models import OrgUnit
 
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     units = {
         "community-1-1": OrgUnit.objects.get(code="DEMO-S1C1"),
         "community-2-1": OrgUnit.objects.get(code="DEMO-S2C1"),
