@@ -192,6 +192,9 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.MEMBERSHIP_MANAGE,
             Perm.DUES_MANAGE,
             Perm.CONDUCT_MANAGE,
+            # The member roll and the dues ledger are reported upward as spreadsheets.
+            Perm.EXPORT_XLSX,
+            Perm.EXPORT_CSV,
         ),
     ),
     RoleSpec(

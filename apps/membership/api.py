@@ -45,6 +45,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
 class ReviewSerializer(serializers.Serializer):
     passed = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    final = serializers.BooleanField(
+        required=False, default=False, help_text="不通过时：true 为不予通过（终结），false 为退回修改"
+    )
 
 
 class BallotSerializer(serializers.Serializer):
@@ -85,11 +88,11 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @action(detail=True, methods=["post"], serializer_class=ReviewSerializer)
     def review(self, request, pk=None):
-        """First review by the membership department: pass to the board vote, or return with a note."""
+        """First review: pass to the board vote, return for changes, or refuse (``final``), with a note."""
         application = self._get(pk)
         data = validated(ReviewSerializer, request)
         application = services.do_review_application(
-            actor=request.user, application=application, passed=data["passed"], note=data["note"]
+            actor=request.user, application=application, passed=data["passed"], note=data["note"], final=data["final"]
         )
         return Response(ApplicationSerializer(application).data)
 

@@ -12,3 +12,4 @@ class MembershipConfig(AppConfig):
 
         register_reminder_provider("membership.dues_arrears", reminders.dues_arrears)
         register_reminder_provider("membership.certificate_expiry", reminders.expiring_certificates)
+        from . import datasets, notices  # noqa: F401 - register the exportable lists (X-3), the applicant's notices

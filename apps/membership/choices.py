@@ -1,5 +1,8 @@
 from django.db import models
 
+# The built-in role every member holds at the association root (and at each committee joined).
+MEMBER_ROLE = "member"
+
 
 class ApplicationStatus(models.TextChoices):
     """Where a membership application stands (handbook §如何成为会员)."""

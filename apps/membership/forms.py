@@ -81,8 +81,13 @@ class InitialPasswordForm(forms.Form):
 
 
 class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(label="初审意见", choices=[("pass", "通过，提交理事会表决"), ("return", "退回")])
-    note = forms.CharField(label="意见说明（退回时必填）", widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    decision = forms.ChoiceField(
+        label="初审意见",
+        choices=[("pass", "通过，提交理事会表决"), ("return", "退回，请申请人修改后重新提交"), ("reject", "不予通过")],
+    )
+    note = forms.CharField(
+        label="意见说明（退回、不予通过时必填，将告知申请人）", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 class BallotForm(forms.Form):

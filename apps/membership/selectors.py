@@ -7,7 +7,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from apps.core.access import scope
+from apps.core.access import active_grant, can, scope
+from apps.core.perms import Perm
+from apps.core.scoping import unscoped
 from apps.orgs.choices import UnitKind
 from apps.orgs.models import OrgUnit
 
@@ -15,6 +17,7 @@ from .choices import (
     BODY_INCLUDES,
     BUILDER_POSITIONS,
     LEADER_POSITIONS,
+    MEMBER_ROLE,
     ApplicationStatus,
     BodyKind,
     MemberStatus,
@@ -86,6 +89,66 @@ def is_board_member(user, association_unit: OrgUnit) -> bool:
         .filter(association=association_unit, body__kind__in=BODY_INCLUDES[BodyKind.BOARD], member__user=user)
         .exists()
     )
+
+
+def member_grant_association(user) -> OrgUnit | None:
+    """The association in which ``user`` acts through their own ``member`` assignment, or None.
+
+    That is the active grant (one per request, apps.core.access) when its role is ``member`` and
+    its unit — the association root or one of its committees — belongs to an active association.
+    """
+    grant = active_grant(user)
+    if grant is None or grant.role_code != MEMBER_ROLE:
+        return None
+    root_id = int(grant.unit_path.strip("/").split("/")[0])
+    return OrgUnit.objects.filter(pk=root_id, kind=UnitKind.ASSOCIATION, is_active=True, parent__isnull=True).first()
+
+
+def board_seat_association(user) -> OrgUnit | None:
+    """H-MEM-2: the association where ``user``, acting as a member, holds a current board/standing-board seat.
+
+    The handbook gives the vote on admissions to the board's members: the seat, not a separate
+    role, carries it. None when the active grant is not a ``member`` assignment or no current
+    position in the board or standing board of that association is held.
+    """
+    association = member_grant_association(user)
+    if association is None or not is_board_member(user, association):
+        return None
+    return association
+
+
+def may_vote_as(user, application: Application) -> bool:
+    """Whether ``user``'s active grant lets them take part in the admission vote on ``application``.
+
+    Either a role holding MEMBERSHIP_VOTE over it (e.g. ``board_member``), or their ``member``
+    assignment in that association. A current board/standing-board position is required on top
+    of either (``is_board_member``; checked by the service and ``awaiting_my_ballot``).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if can(user, Perm.MEMBERSHIP_VOTE, application):
+        return True
+    association = member_grant_association(user)
+    return association is not None and association.pk == application.association_id
+
+
+def awaiting_my_ballot(user) -> list[Application]:
+    """H-MEM-2: open admission votes where ``user`` holds a current seat, may vote as now acting, and has not voted."""
+    seats = (
+        current_positions()
+        .filter(body__kind__in=BODY_INCLUDES[BodyKind.BOARD], member__user=user)
+        .values("association_id")
+    )
+    with unscoped("表决人本人：所任理事会的待表决申请（随后逐条核对表决资格）"):
+        rows = list(
+            Application.objects.filter(
+                association_id__in=seats, status=ApplicationStatus.VOTING, vote__closed_at__isnull=True
+            )
+            .exclude(vote__ballots__voter=user)
+            .select_related("association")
+            .order_by("id")
+        )
+    return [application for application in rows if may_vote_as(user, application)]
 
 
 def tier_from_kinds(kinds) -> str:

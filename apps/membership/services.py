@@ -28,12 +28,13 @@ from apps.identity.resident_id import validate_resident_id
 from apps.orgs.choices import UnitKind
 from apps.orgs.models import OrgUnit
 
-from . import selectors
+from . import notices, selectors
 from .choices import (
     COMMITTEE_POSITIONS,
     DEPARTMENT_POSITIONS,
     FILED_POSITIONS,
     LICENSED_KINDS,
+    MEMBER_ROLE,
     POSITION_BODY,
     AdmissionRoute,
     ApplicationStatus,
@@ -69,8 +70,9 @@ from .models import (
 from .storage import check_photo, check_scan
 
 CHARTER_VERSION = "2015-02"
+# What the applicant is told when the board vote fails: the result, not who voted how.
+VOTE_REJECTED_REASON = "经理事会表决，同意票未超过所投票数的半数。"
 MAX_COMMITTEES = 2
-MEMBER_ROLE = "member"
 
 
 def _now():
@@ -209,6 +211,7 @@ def do_submit_application(
         _save_certificate(cert, unit_path=association.path, application=application)
     _event(application, "", ApplicationStatus.SUBMITTED, actor, "申请人在线提交")
     log_event(actor=actor, action=AuditAction.CREATE, obj=application, unit=association, purpose="在线提交入会申请")
+    notices.notify_applicant(application, notices.SUBMITTED)
     return application, secret
 
 
@@ -243,15 +246,24 @@ def _lock(application: Application) -> Application:
 
 
 @transaction.atomic
-def do_review_application(*, actor, application: Application, passed: bool, note: str) -> Application:
-    """H-MEM-1: the membership department's first review: pass (to the board vote) or return with a reason."""
+def do_review_application(
+    *, actor, application: Application, passed: bool, note: str, final: bool = False
+) -> Application:
+    """H-MEM-1: the membership department's first review.
+
+    Pass (to the board vote), return for changes with a reason, or — ``final`` — refuse with a
+    reason (the applicant does not qualify; nothing to amend). The applicant is told a return or
+    a refusal at the mobile number and e-mail they gave.
+    """
     _require(actor, Perm.MEMBERSHIP_REVIEW, application)
     application = _lock(application)
     note = (note or "").strip()
     if application.status != ApplicationStatus.SUBMITTED:
         raise ValidationError("只有待初审的申请可以初审。", code="state")
+    if passed and final:
+        raise ValidationError("初审意见只能是通过、退回或不予通过之一。", code="decision")
     if not passed and not note:
-        raise ValidationError("退回申请须写明理由。", code="reason_required")
+        raise ValidationError("不予通过须写明理由。" if final else "退回申请须写明理由。", code="reason_required")
     before = snapshot(application, exclude=("secret_hash",))
     application.reviewed_by, application.reviewed_at, application.review_note = actor, _now(), note
     if passed:
@@ -263,9 +275,10 @@ def do_review_application(*, actor, application: Application, passed: bool, note
         )
         _notify_board(application)
     else:
-        application.status = ApplicationStatus.RETURNED
+        application.status = ApplicationStatus.REJECTED if final else ApplicationStatus.RETURNED
         application.decided_at = _now()
         application.save()
+        notices.notify_applicant(application, notices.REJECTED if final else notices.RETURNED, reason=note)
     _event(application, ApplicationStatus.SUBMITTED, application.status, actor, note)
     log_change(actor, application, before, snapshot(application, exclude=("secret_hash",)), purpose="会员申请初审")
     return application
@@ -279,7 +292,7 @@ def _notify_board(application: Application) -> None:
             user=user,
             template="generic",
             context={"title": "入会申请待理事会表决", "body": f"申请 {application.reference} 已通过初审，请表决。"},
-            url=f"/membership/applications/{application.pk}/",
+            url=f"/membership/applications/{application.pk}/ballot/",
         )
 
 
@@ -295,8 +308,14 @@ def vote_passes(approve: int, reject: int, abstain: int) -> bool:
 
 @transaction.atomic
 def do_cast_ballot(*, actor, application: Application, choice: str) -> Ballot:
-    """H-MEM-2: a current board member votes once on an open admission vote."""
-    _require(actor, Perm.MEMBERSHIP_VOTE, application)
+    """H-MEM-2: a current board member votes once on an open admission vote.
+
+    The actor acts through a role holding MEMBERSHIP_VOTE or through their ``member`` assignment
+    in the association (``selectors.may_vote_as``); either way only a current board or standing-board
+    position holder may vote, once, and not after the vote is closed.
+    """
+    if not selectors.may_vote_as(actor, application):
+        raise ValidationError("您无权在该协会办理此事项。", code="forbidden")
     if choice not in VoteChoice.values:
         raise ValidationError("请选择同意、反对或弃权。", code="choice")
     application = _lock(application)
@@ -350,6 +369,7 @@ def do_close_vote(*, actor, application: Application) -> Application:
         application.decided_at = _now()
         application.save(update_fields=["status", "decided_at"])
         _event(application, ApplicationStatus.VOTING, ApplicationStatus.REJECTED, actor, note)
+        notices.notify_applicant(application, notices.REJECTED, reason=VOTE_REJECTED_REASON)
     return application
 
 
@@ -428,6 +448,7 @@ def _admit(*, actor, application: Application, route: str, note: str) -> Member:
         },
         url="/membership/me/",
     )
+    notices.notify_applicant(application, notices.ADMITTED, member_number=member.number)
     return member
 
 

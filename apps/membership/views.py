@@ -1,6 +1,7 @@
 """Pages of the membership module: thin — parse, one access helper, one service or selector, render."""
 
 import datetime as dt
+from functools import wraps
 
 from django.contrib import messages
 from django.core.cache import cache
@@ -18,10 +19,11 @@ from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, login_only, public, requires
 from apps.core.scoping import unscoped
 from apps.identity.masks import mask_id, mask_mobile
+from apps.notifications.selectors import contact_notifications
 from apps.orgs.choices import UnitKind
 from apps.orgs.models import OrgUnit
 
-from . import forms, selectors, services
+from . import forms, notices, selectors, services
 from .choices import ApplicationStatus, BodyKind, ComplaintStatus, MemberStatus, Tier, VoteResult
 from .models import (
     Application,
@@ -163,7 +165,7 @@ def status(request):
                     if done:
                         messages.success(request, f"登录密码已设置，请用登录名 {done.username} 登录。")
                         password_form = None
-    context = {"form": form, "application": application or None}
+    context = {"form": form, "application": application or None, "vote_rejected": services.VOTE_REJECTED_REASON}
     if application:
         member = application.member
         context["needs_password"] = bool(member and not member.user.has_usable_password())
@@ -241,10 +243,11 @@ def application_detail(request, pk):
         "can_review": application.status == ApplicationStatus.SUBMITTED
         and can(request.user, Perm.MEMBERSHIP_REVIEW, application),
         "can_vote": bool(vote and vote.closed_at is None and my_ballot is None)
-        and can(request.user, Perm.MEMBERSHIP_VOTE, application)
+        and selectors.may_vote_as(request.user, application)
         and selectors.is_board_member(request.user, application.association),
         "can_close": bool(vote and vote.closed_at is None)
         and can(request.user, Perm.MEMBERSHIP_VOTE_CLOSE, application),
+        "applicant_notices": list(contact_notifications(notices.topic_of(application))),
     }
     if context["can_review"]:
         context["review_form"] = forms.ReviewForm()
@@ -269,6 +272,7 @@ def application_review(request, pk):
                 application=application,
                 passed=form.cleaned_data["decision"] == "pass",
                 note=form.cleaned_data["note"],
+                final=form.cleaned_data["decision"] == "reject",
             ),
         )
     report_form(request, form, "初审意见已保存。")
@@ -291,20 +295,101 @@ def application_simplified(request, pk):
     return redirect("membership:application-detail", pk=application.pk)
 
 
-@requires(Perm.MEMBERSHIP_VOTE)
-@require_POST
-def application_ballot(request, pk):
-    application = access_by_id(Application.objects.all(), pk, request.user, Perm.MEMBERSHIP_VOTE)
-    form = forms.BallotForm(request.POST)
-    if form.is_valid():
-        run_service(
-            form,
-            lambda: services.do_cast_ballot(
-                actor=request.user, application=application, choice=form.cleaned_data["choice"]
-            ),
+def requires_vote(view):
+    """``requires(Perm.MEMBERSHIP_VOTE)``, also open to a board seat held as a member (H-MEM-2).
+
+    The handbook gives the admission vote to the board's members: a member appointed director or
+    standing director votes through their own ``member`` assignment, without a second role and
+    without switching grants. The gate lets through a user whose active grant is their ``member``
+    assignment in an association where they hold a current board/standing-board position
+    (``selectors.board_seat_association``); everyone else goes through ``requires`` unchanged.
+    The declared permission stays MEMBERSHIP_VOTE (authorization matrix, ``manage.py check``).
+    """
+    gated = requires(Perm.MEMBERSHIP_VOTE)(view)
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if (
+            user.is_authenticated
+            and not can(user, Perm.MEMBERSHIP_VOTE)
+            and selectors.board_seat_association(user) is not None
+        ):
+            return view(request, *args, **kwargs)
+        return gated(request, *args, **kwargs)
+
+    wrapped.xinyuan_permission = Perm.MEMBERSHIP_VOTE
+    return wrapped
+
+
+def _vote_application(request, pk) -> Application:
+    """The application a voter opens: in MEMBERSHIP_VOTE scope, or — for a seat held as a member —
+    one put to the board of that association. 404 for missing and forbidden alike."""
+    if can(request.user, Perm.MEMBERSHIP_VOTE):
+        return access_by_id(
+            Application.objects.select_related("association", "vote"), pk, request.user, Perm.MEMBERSHIP_VOTE
         )
-    report_form(request, form, "您的表决意见已记录。")
-    return redirect("membership:application-detail", pk=application.pk)
+    association = selectors.board_seat_association(request.user)
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if association is None:
+        raise Http404
+    with unscoped("现任理事以会员身份表决：只取本会已提交理事会表决的申请"):
+        application = (
+            Application.objects.select_related("association", "vote")
+            .filter(pk=pk, association=association, vote__isnull=False)
+            .first()
+        )
+    if application is None:
+        raise Http404
+    return application
+
+
+@requires_vote
+@require_http_methods(["GET", "POST"])
+def application_ballot(request, pk):
+    """H-MEM-2: the vote page (GET) and the vote (POST) of one admission vote."""
+    application = _vote_application(request, pk)
+    if request.method == "POST":
+        form = forms.BallotForm(request.POST)
+        if form.is_valid():
+            run_service(
+                form,
+                lambda: services.do_cast_ballot(
+                    actor=request.user, application=application, choice=form.cleaned_data["choice"]
+                ),
+            )
+        report_form(request, form, "您的表决意见已记录。")
+        if can(request.user, Perm.MEMBERSHIP_VIEW, application):
+            return redirect("membership:application-detail", pk=application.pk)
+        return redirect("membership:application-ballot", pk=application.pk)
+    log_read(request.user, application, purpose="入会表决：查看申请", request=request)
+    vote = getattr(application, "vote", None)
+    with unscoped("表决人查看所表决申请的证书与意向专委会"):
+        certificates = list(application.certificates.all())
+        committees = list(application.committees.all())
+    my_ballot = vote.ballots.filter(voter=request.user).first() if vote else None
+    can_vote = (
+        bool(vote and vote.closed_at is None and my_ballot is None)
+        and application.status == ApplicationStatus.VOTING
+        and selectors.may_vote_as(request.user, application)
+        and selectors.is_board_member(request.user, application.association)
+    )
+    context = {
+        "application": application,
+        "education": dict(Education.choices).get(application.education, ""),
+        "certificates": certificates,
+        "committees": committees,
+        "vote": vote,
+        "ballot_count": vote.ballots.count() if vote else 0,
+        "my_ballot": my_ballot,
+        "can_vote": can_vote,
+        "ballot_form": forms.BallotForm() if can_vote else None,
+        "can_view_detail": can(request.user, Perm.MEMBERSHIP_VIEW, application),
+    }
+    return render(request, "membership/application_vote.html", context)
 
 
 @requires(Perm.MEMBERSHIP_VOTE_CLOSE)
@@ -911,7 +996,8 @@ def me(request):
         sections.append(("我的服务时长与学时", present(assistance.hours_for_user(request.user))))
     if assistance is not None and hasattr(assistance, "tasks_for_user"):
         sections.append(("我的任务", present(assistance.tasks_for_user(request.user))))
-    return render(request, "membership/me.html", {"cards": cards, "sections": sections})
+    votes = selectors.awaiting_my_ballot(request.user)
+    return render(request, "membership/me.html", {"cards": cards, "sections": sections, "votes": votes})
 
 
 @login_only

@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.vault.fields import EncryptedCharField
+
 from .choices import Category, Channel, DeliveryStatus
 
 
@@ -19,15 +21,26 @@ class Notification(models.Model):
 
     Only the recipient ever sees or changes it. ``url`` is a path on this site, never a full
     address, so a notification cannot send anyone elsewhere. ``read_at`` empty means unread.
+
+    A notification to someone without an account (an applicant known only by a mobile number or
+    an e-mail address) has no ``recipient``; its ``contact_phone`` / ``contact_email`` hold the
+    address, encrypted (apps.vault), and only its deliveries show it, masked. Such a row is in
+    nobody's inbox. ``topic`` is the sender's key for the matter ("membership.application:12"),
+    so the sender can list what it told that person.
     """
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.CASCADE,
         related_name="notifications",
         verbose_name="接收人",
         db_index=False,  # covered by the (recipient, id) indexes below
     )
+    contact_phone = EncryptedCharField("无账号接收人手机号码（加密）", max_length=40, null=True, blank=True)
+    contact_email = EncryptedCharField("无账号接收人电子邮箱（加密）", max_length=254, null=True, blank=True)
+    topic = models.CharField("关联事项", max_length=100, blank=True)
     category = models.CharField("类别", max_length=20, choices=Category.choices, default=Category.SYSTEM)
     template = models.CharField("模板", max_length=60)
     title = models.CharField("标题", max_length=200)
@@ -46,8 +59,27 @@ class Notification(models.Model):
             ),
             # The inbox and the API, newest first; ids grow with created_at.
             models.Index(fields=["recipient", "-id"], name="notification_latest"),
+            # What a module told people without an account about one matter (few rows).
+            models.Index(
+                fields=["topic", "id"], condition=models.Q(recipient__isnull=True), name="notification_contact"
+            ),
         ]
         constraints = [
+            # Every notification has someone to go to: an account, or a contact address of its own.
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=False)
+                | models.Q(contact_phone__isnull=False)
+                | models.Q(contact_email__isnull=False),
+                name="notification_has_addressee",
+                violation_error_message="没有账号的通知须有手机号码或电子邮箱。",
+            ),
+            # An account's notification never carries a contact copy: addresses are read from the account.
+            models.CheckConstraint(
+                condition=models.Q(recipient__isnull=True)
+                | (models.Q(contact_phone__isnull=True) & models.Q(contact_email__isnull=True)),
+                name="notification_account_or_contact",
+                violation_error_message="发给账号的通知不另存联系方式。",
+            ),
             models.CheckConstraint(
                 condition=models.Q(url="") | (models.Q(url__startswith="/") & ~models.Q(url__startswith="//")),
                 name="notification_url_internal",
@@ -68,7 +100,8 @@ class Delivery(models.Model):
 
     Every send is recorded, including the ones that were skipped (no mobile number, no e-mail)
     with the reason in ``error``. ``address`` is masked (138****5678); the real address is read
-    from the account when the message goes out. ``payload`` keeps what was rendered for the
+    from the account (or, for someone without an account, decrypted from the notification's
+    contact) when the message goes out. ``payload`` keeps what was rendered for the
     channel (SMS text and provider template parameters) so a retry sends the same words.
     """
 

@@ -27,6 +27,20 @@ def access_notification_by_id(user, pk) -> Notification:
     return notification
 
 
+def contact_notifications(topic: str) -> QuerySet:
+    """What was sent about ``topic`` to people without an account, oldest first, with deliveries.
+
+    For the sending module's own pages (it checks the reader's access to the matter first); the
+    addresses are shown only as the deliveries' masked ``address``.
+    """
+    return (
+        Notification.objects.filter(recipient__isnull=True, topic=topic)
+        .defer("contact_phone", "contact_email")
+        .prefetch_related("deliveries")
+        .order_by("id")
+    )
+
+
 def unread_count(user, cap: int = BADGE_CAP + 1) -> int:
     """How many unread notifications ``user`` has, counting at most ``cap``.
 

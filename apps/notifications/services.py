@@ -2,7 +2,9 @@
 
 ``notify_user`` writes the inbox row and one ``Delivery`` per channel in one transaction; SMS and
 e-mail go out from a huey task only after that transaction commits, so a rolled-back change never
-sends anything. Each attempt is recorded; a failed one is retried until
+sends anything. ``notify_contact`` does the same for someone without an account (an applicant):
+the row has no recipient, the mobile number / e-mail address is stored encrypted on it, and its
+deliveries go through the same task, retries and backends. Each attempt is recorded; a failed one is retried until
 ``NOTIFY_MAX_ATTEMPTS`` attempts have been made, then the delivery is marked failed.
 """
 
@@ -13,10 +15,13 @@ from functools import partial
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.identity.masks import mask_mobile
+from apps.identity.phones import normalize_mobile
+from apps.vault.crypto import VaultError
 
 from .backends import SmsError, SmsMessage, get_sms_backend
 from .catalog import render
@@ -28,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 TITLE_MAX = 200
 ERROR_MAX = 500
+TOPIC_MAX = 100
+CONTACT_MAX = {Channel.SMS: 40, Channel.EMAIL: 254}
 
 
 def mask_email(email: str) -> str:
@@ -49,6 +56,17 @@ def check_channels(channels: Iterable[str]) -> tuple[str, ...]:
     return (Channel.INAPP, *[c for c in wanted if c != Channel.INAPP])
 
 
+def _payload(channel: str, rendered, url: str) -> dict:
+    """What goes out on ``channel``, rendered once so that a retry sends the same words."""
+    if channel == Channel.SMS:
+        return {"text": rendered.sms, "template": rendered.template.code, "params": rendered.sms_params}
+    return {"subject": f"【心援】{rendered.title}", "body": _email_body(rendered.body, url)}
+
+
+def _title(rendered) -> str:
+    return rendered.title if len(rendered.title) <= TITLE_MAX else rendered.title[: TITLE_MAX - 1] + "…"
+
+
 def _plan_delivery(notification: Notification, channel: str, rendered, now) -> Delivery:
     """The delivery row for one channel: sent (inbox), queued, or skipped with the reason."""
     user = notification.recipient
@@ -59,12 +77,10 @@ def _plan_delivery(notification: Notification, channel: str, rendered, now) -> D
         delivery.attempts = 1
         delivery.sent_at = now
         return delivery
+    delivery.payload = _payload(channel, rendered, notification.url)
     if channel == Channel.SMS:
-        delivery.payload = {"text": rendered.sms, "template": rendered.template.code, "params": rendered.sms_params}
         address, masked, missing = user.mobile, mask_mobile(user.mobile or ""), "未登记手机号码，未发送短信。"
     else:
-        subject = f"【心援】{rendered.title}"
-        delivery.payload = {"subject": subject, "body": _email_body(rendered.body, notification.url)}
         address, masked, missing = user.email, mask_email(user.email or ""), "未登记电子邮箱，未发送邮件。"
     if not user.is_active:
         delivery.status, delivery.error = DeliveryStatus.SKIPPED, "账号已停用，未发送。"
@@ -105,13 +121,12 @@ def notify_user(*, user, template: str, context: dict, channels=(Channel.INAPP,)
     validate_internal_path(url)
     rendered = render(template, context)
     now = timezone.now()
-    title = rendered.title if len(rendered.title) <= TITLE_MAX else rendered.title[: TITLE_MAX - 1] + "…"
     with transaction.atomic():
         notification = Notification.objects.create(
             recipient=user,
             category=rendered.template.category,
             template=rendered.template.code,
-            title=title,
+            title=_title(rendered),
             body=rendered.body,
             url=url,
             created_at=now,
@@ -127,28 +142,118 @@ def notify_user(*, user, template: str, context: dict, channels=(Channel.INAPP,)
     return notification
 
 
-def _send(delivery: Delivery) -> tuple[str, str]:
-    """Send one queued delivery now; return (provider reference, masked address)."""
-    user = delivery.notification.recipient
+def _check_contact(channel: str, value) -> tuple[str | None, str, str]:
+    """A contact address given for someone without an account: (value to store, masked, problem).
+
+    Nothing given: (None, "", ""). A mobile number is normalised (11 digits); an address that
+    is not a usable mainland mobile number or e-mail address is kept (encrypted, it is what the
+    person gave) with the reason it cannot be used, and its delivery is recorded as skipped.
+    """
+    text = str(value or "").strip()
+    if not text:
+        return None, "", ""
+    text = text[: CONTACT_MAX[channel]]
+    if channel == Channel.SMS:
+        try:
+            number = normalize_mobile(text)
+        except ValidationError:
+            return text, "", "手机号码无效，未发送短信。"
+        return number, mask_mobile(number), ""
+    try:
+        validate_email(text)
+    except ValidationError:
+        return text, "", "电子邮箱地址无效，未发送邮件。"
+    return text, mask_email(text), ""
+
+
+def notify_contact(*, template: str, context: dict, phone: str = "", email: str = "", url: str = "", topic: str = ""):
+    """Send a notification to someone without an account, at the mobile number and/or e-mail given.
+
+    The channels follow the addresses: a mobile number gets an SMS, an e-mail address an e-mail.
+    The row has no recipient and is in nobody's inbox; the addresses are stored encrypted on it and
+    each delivery shows only the masked form. An address that cannot be used (not a mainland
+    mobile number, not an e-mail address) gets a delivery skipped with the reason, so the caller's
+    own change still goes through. ``topic`` is the caller's key for the matter (at most 100
+    characters, e.g. "membership.application:12"). Queued deliveries are sent by the same huey
+    task as ``notify_user``'s, after the surrounding transaction commits. No address at all, an
+    unknown template, a missing variable or an external URL is refused and nothing is written.
+    """
+    url = (url or "").strip()
+    validate_internal_path(url)
+    topic = (topic or "").strip()
+    if len(topic) > TOPIC_MAX:
+        raise ValidationError(f"关联事项标识不能超过 {TOPIC_MAX} 个字符。", code="topic")
+    rendered = render(template, context)
+    contacts = {Channel.SMS: _check_contact(Channel.SMS, phone), Channel.EMAIL: _check_contact(Channel.EMAIL, email)}
+    if all(stored is None for stored, _masked, _problem in contacts.values()):
+        raise ValidationError("没有可用的联系方式，请提供手机号码或电子邮箱。", code="no_contact")
+    now = timezone.now()
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            recipient=None,
+            contact_phone=contacts[Channel.SMS][0],
+            contact_email=contacts[Channel.EMAIL][0],
+            topic=topic,
+            category=rendered.template.category,
+            template=rendered.template.code,
+            title=_title(rendered),
+            body=rendered.body,
+            url=url,
+            created_at=now,
+        )
+        queued = []
+        for channel, (stored, masked, problem) in contacts.items():
+            if stored is None:
+                continue
+            delivery = Delivery(
+                notification=notification, channel=channel, created_at=now, payload=_payload(channel, rendered, url)
+            )
+            if problem:
+                delivery.status, delivery.error = DeliveryStatus.SKIPPED, problem
+            else:
+                delivery.status, delivery.address = DeliveryStatus.QUEUED, masked
+            delivery.save()
+            if delivery.status == DeliveryStatus.QUEUED:
+                queued.append(delivery.pk)
+        if queued:
+            transaction.on_commit(partial(_enqueue, queued), robust=True)
+    return notification
+
+
+def _current_address(delivery: Delivery) -> tuple[str, str]:
+    """(address to send to now, reason not to send): from the account, or the notification's contact."""
+    notification = delivery.notification
+    user = notification.recipient
+    if user is None:
+        address = notification.contact_phone if delivery.channel == Channel.SMS else notification.contact_email
+        return (address, "") if address else ("", "没有联系方式，未发送。")
+    if not user.is_active:
+        return "", "账号已停用，未发送。"
+    address = user.mobile if delivery.channel == Channel.SMS else user.email
+    return (address, "") if address else ("", "发送时账号已无联系方式，未发送。")
+
+
+def _send(delivery: Delivery, address: str) -> tuple[str, str]:
+    """Send one queued delivery to ``address`` now; return (provider reference, masked address)."""
     if delivery.channel == Channel.SMS:
         message = SmsMessage(
-            phone=user.mobile,
+            phone=address,
             text=delivery.payload.get("text", ""),
             template=delivery.payload.get("template", ""),
             params=delivery.payload.get("params", {}),
         )
-        return get_sms_backend().send(message), mask_mobile(user.mobile)
+        return get_sms_backend().send(message), mask_mobile(address)
     email = EmailMessage(
         subject=delivery.payload.get("subject", delivery.notification.title),
         body=delivery.payload.get("body", delivery.notification.body),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
+        to=[address],
     )
     try:
         email.send(fail_silently=False)
     except OSError as exc:  # smtplib errors are OSErrors
         raise SmsError(f"邮件发送失败：{exc}") from exc
-    return "", mask_email(user.email)
+    return "", mask_email(address)
 
 
 def _finish(delivery: Delivery, **changes) -> Delivery:
@@ -176,14 +281,16 @@ def do_send_delivery(*, delivery_id: int) -> Delivery | None:
         delivery.attempts += 1
         delivery.save(update_fields=["attempts", "updated_at"])
     # The network call happens outside the transaction: no row or database lock is held meanwhile.
-    delivery = Delivery.objects.select_related("notification__recipient").get(pk=delivery.pk)
-    user = delivery.notification.recipient
-    address = user.mobile if delivery.channel == Channel.SMS else user.email
-    if not user.is_active or not address:
-        reason = "账号已停用，未发送。" if not user.is_active else "发送时账号已无联系方式，未发送。"
+    try:
+        delivery = Delivery.objects.select_related("notification__recipient").get(pk=delivery.pk)
+    except VaultError:  # the contact of an account-less notification did not decrypt: keys are wrong
+        logger.exception("Delivery %s: contact address does not decrypt", delivery.pk)
+        return _finish(delivery, status=DeliveryStatus.FAILED, error="联系方式无法解密，未发送（请检查加密密钥配置）。")
+    address, reason = _current_address(delivery)
+    if reason:
         return _finish(delivery, status=DeliveryStatus.SKIPPED, error=reason)
     try:
-        reference, masked = _send(delivery)
+        reference, masked = _send(delivery, address)
     except Exception as exc:  # every failure is recorded, whatever raised it
         retryable = getattr(exc, "retryable", True)
         if not isinstance(exc, SmsError):

@@ -1,10 +1,12 @@
 """End-to-end: apply on the public page → first review → board vote → admitted → dues → card PDF → QR page."""
 
 import datetime as dt
+import json
 import re
 import subprocess
 
 import pytest
+from huey.contrib.djhuey import HUEY
 
 from apps.accounts.models import Assignment, Role
 from apps.membership import services
@@ -43,6 +45,20 @@ def photo_file(tmp_path):
     return path
 
 
+@pytest.fixture
+def applicant_sms(settings, tmp_path):
+    """The applicant's SMS are sent at once by the real huey task and land in a file (FileSmsBackend)."""
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.FileSmsBackend"
+    settings.NOTIFY_SMS_FILE_PATH = str(tmp_path / "sms.log")
+    previous, HUEY.immediate = HUEY.immediate, True
+    yield tmp_path / "sms.log"
+    HUEY.immediate = previous
+
+
+def sms_texts(path) -> list[str]:
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
 def build_association():
     root = do_create_unit(actor=None, parent=None, kind=UnitKind.ASSOCIATION, name="示范市心理援助协会", code="E2E-A")
     committees = [
@@ -53,7 +69,8 @@ def build_association():
     secretariat = make_user("e2e_secretariat", root, "association_secretariat", full_name="秘书长孙")
     board = []
     for i, name in enumerate(["理事王", "理事钱", "理事冯"]):
-        user = make_user(f"e2e_board{i}", root, "board_member", full_name=name)
+        # 理事冯 is a plain member appointed director: the seat, not a role, gives the vote
+        user = make_user(f"e2e_board{i}", root, "board_member" if i < 2 else None, full_name=name)
         member = services.do_create_member(
             actor=None, association=root, user=user, name=name, joined_on=dt.date(2020, 1, 1)
         )
@@ -65,8 +82,8 @@ def build_association():
     return root, committees, officer, secretariat, board, year
 
 
-def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path):
-    """H-MEM-1, H-MEM-2, H-MEM-3: the whole membership journey, in the browser, with screenshots."""
+def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path, applicant_sms):
+    """H-MEM-1, H-MEM-2, H-MEM-3, X-7: the whole membership journey, in the browser, with screenshots."""
     root, committees, officer, secretariat, board, year = build_association()
     base = live_server.url
 
@@ -95,6 +112,9 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path):
     reference = phone.inner_text("[data-testid=reference]").strip()
     secret = phone.inner_text("[data-testid=secret]").strip()
     shot(phone, "membership-02-apply-done")
+    assert sms_texts(applicant_sms) == [
+        f"您的入会申请{reference}已收到。请凭申请编号和查询码在/membership/status/查看。"
+    ]
 
     # 2. first review by the membership department
     staff = page_factory()
@@ -113,7 +133,12 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path):
     for username, choice in [("e2e_board0", "approve"), ("e2e_board1", "approve"), ("e2e_board2", "reject")]:
         logout(staff, base)
         login(staff, base, username)
-        staff.goto(detail_url)
+        if username == "e2e_board2":  # only the member grant: the vote waits on 我的会员信息
+            staff.goto(f"{base}/membership/me/")
+            staff.click(f"[data-testid=my-votes] >> text=申请 {reference}")
+            shot(staff, "membership-04a-member-director-vote")
+        else:
+            staff.goto(detail_url)
         staff.check(f"[data-testid=ballot-form] input[value={choice}]")
         staff.click("[data-testid=ballot-form] button")
         assert "您已投票" in staff.inner_text("[data-testid=vote]")
@@ -126,6 +151,8 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path):
     staff.click("[data-testid=close-vote] button")
     assert "已入会" in staff.inner_text("[data-testid=application-status]")
     assert "同意 2，反对 1，弃权 0" in staff.inner_text("[data-testid=vote]")
+    assert f"您的入会申请{reference}已获批准" in sms_texts(applicant_sms)[-1]
+    assert "138****1234：已发送" in staff.inner_text("[data-testid=applicant-notices]")
     shot(staff, "membership-05-admitted")
     staff.goto(f"{base}/membership/overview/")
     staff.wait_for_selector("#chart-tiers canvas")
