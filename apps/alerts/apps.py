@@ -15,3 +15,4 @@ class AlertsConfig(AppConfig):
         register_reminder_provider("alerts.feedback", feedback_due)
         register_reminder_provider("alerts.cycles", cycles_due)
         result_scored.connect(on_result_scored, dispatch_uid="alerts.on_result_scored")
+        from . import datasets  # noqa: F401 - registers the exportable lists (X-3)

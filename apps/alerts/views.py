@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -81,13 +82,35 @@ def dashboard(request):
     parent = None
     if unit.parent_id and unit.pk != grant.unit_id:
         parent = unit.parent_id
+    drill = _drill_links(board.identified)
     context = {
         "board": board,
         "metrics": [(k, selectors.METRIC_LABELS[k]) for k in selectors.METRICS],
+        "tiles": [(k, selectors.METRIC_LABELS[k], *drill(board.unit.pk, board.totals, k)) for k in selectors.METRICS],
+        "rows": [
+            (row, [drill(row.unit and row.unit.pk, row.cells, k) for k in selectors.METRICS]) for row in board.rows
+        ],
         "parent": parent,
         "can_list": board.identified,
     }
     return render(request, "alerts/dashboard.html", context)
+
+
+DRILL_FILTERS = {"red": "colour=3", "orange": "colour=2", "yellow": "colour=1"}
+
+
+def _drill_links(identified: bool):
+    """``(value, link to the drill-down list or "")`` for one cell; the list's address is reversed once
+    per page (a district has over a hundred cells)."""
+    list_url = reverse("alerts:warning-list")
+
+    def cell(unit_pk, counts: dict, key: str) -> tuple:
+        value = counts[key]
+        if not (identified and unit_pk and value and key != "total"):
+            return value, ""
+        return value, f"{list_url}?unit={unit_pk}&{DRILL_FILTERS.get(key, f'flag={key}')}"
+
+    return cell
 
 
 @requires(Perm.ALERT_VIEW)

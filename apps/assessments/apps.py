@@ -16,3 +16,4 @@ class AssessmentsConfig(AppConfig):
         # The shipped free instruments are data; loading them after every migrate is idempotent and
         # adds a new version only when a shipped definition file changed.
         post_migrate.connect(_load_scales, sender=self, dispatch_uid="assessments_load_builtin_scales")
+        from . import datasets  # noqa: F401 - registers the exportable lists (X-3)

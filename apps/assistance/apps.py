@@ -12,3 +12,4 @@ class AssistanceConfig(AppConfig):
 
         register_reminder_provider("assistance.help_requests", help_requests_due)
         register_reminder_provider("assistance.shifts", shifts_tomorrow)
+        from . import datasets  # noqa: F401 - registers the exportable lists (X-3)

@@ -1,10 +1,11 @@
 """The left menu: modules and their pages, each shown only to users holding its permission."""
 
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from importlib import import_module
 
 from django.apps import apps
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .access import can
@@ -64,8 +65,9 @@ MENU: list[MenuSection] = [
 ]
 
 
-def all_sections() -> list[MenuSection]:
-    """The built-in sections, then each installed module's ``apps.<module>.menu.SECTIONS``."""
+@cache
+def all_sections() -> tuple[MenuSection, ...]:
+    """The built-in sections, then each installed module's ``apps.<module>.menu.SECTIONS`` (found once)."""
     sections = list(MENU)
     for config in apps.get_app_configs():
         if config.name.startswith("apps."):
@@ -74,7 +76,13 @@ def all_sections() -> list[MenuSection]:
             except ModuleNotFoundError:
                 continue
             sections.extend(getattr(module, "SECTIONS", ()))
-    return sections
+    return tuple(sections)
+
+
+@lru_cache(maxsize=512)
+def _menu_url(url_name: str, script_prefix: str) -> str:
+    """Menu links never change while the process runs: reverse each once (per script prefix)."""
+    return reverse(url_name)
 
 
 def menu_for(user, current_path: str) -> list[dict]:
@@ -84,7 +92,7 @@ def menu_for(user, current_path: str) -> list[dict]:
         for item in section.items:
             if item.permission != AUTHENTICATED and not can(user, item.permission):
                 continue
-            url = reverse(item.url_name)
+            url = _menu_url(item.url_name, get_script_prefix())
             active = current_path == url if url == "/" else current_path.startswith(url)
             items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
         if items:

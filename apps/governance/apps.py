@@ -12,3 +12,4 @@ class GovernanceConfig(AppConfig):
 
         register_reminder_provider("governance.work_reports", work_reports_due)
         register_reminder_provider("governance.duty_reports", duty_reports_due)
+        from . import datasets  # noqa: F401 - registers the exportable lists (X-3)

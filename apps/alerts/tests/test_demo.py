@@ -26,7 +26,7 @@ def demo_units() -> dict:
 
 def test_demo_has_every_colour_at_every_stage():
     """S-WARN-1…5: demo files of each colour are pending, open, overdue, proposed, in control and closed."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     units = demo_units()
     users = {u.username: u for u in User.objects.all()}
     try:

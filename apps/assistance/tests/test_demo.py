@@ -15,7 +15,7 @@ from apps.orgs.models import OrgUnit
 @pytest.mark.django_db
 def test_demo_covers_every_stage():
     """H-SVC-1..4: help requests at every stage, hours for many members, the school event, two weeks of rota."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="association")
     units = {"association": OrgUnit.objects.get(code="DEMO-ASSOC")}
     for unit in OrgUnit.objects.filter(parent=units["association"]):
         prefix = "committee" if unit.kind == "committee" else "dept"
