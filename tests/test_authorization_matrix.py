@@ -15,6 +15,7 @@ otherwise this test fails — so nobody can add an endpoint without joining the 
 """
 
 import datetime
+import functools
 import json
 
 import pytest
@@ -291,6 +292,41 @@ def expected_allowed(permission: str, perms: frozenset, position: str | None, ta
     return position in IN_SCOPE
 
 
+def positions_for(permission: str, perms: frozenset, anonymous: bool, role_code: str) -> tuple[str, ...]:
+    """Where to aim one persona's requests to a route that points at an object in a unit.
+
+    * Without the permission every position must be denied: the persona's own unit (where a scope-only
+      check would let it through) and another tree stand for all five. Anonymous requests never reach
+      a scope check at all.
+    * With it, the first persona holding the permission (``designated_persona``) is checked at all five
+      positions; every other holder at its own unit (allowed) and a sibling (denied). The views and the
+      scope code are the same for every holder (all personas sit at the same unit), so the five-way check
+      runs once per permission, and each holder still proves both directions.
+    """
+    if anonymous:
+        return ("own",)
+    if permission not in perms:
+        return ("own", "other")
+    if designated_persona(permission) == role_code:
+        return POSITIONS
+    return ("own", "sibling")
+
+
+def designated_persona(permission: str) -> str:
+    """The first persona (in ``persona_codes`` order) whose role holds ``permission``."""
+    return _designated().get(permission, "")
+
+
+@functools.cache
+def _designated() -> dict[str, str]:
+    first = {}
+    for spec in BUILTIN_ROLES:
+        if spec.code in persona_codes():
+            for permission in spec.permissions:
+                first.setdefault(permission, spec.code)
+    return first
+
+
 def send(client, method, url, body, is_api):
     """Send one request and roll back whatever it wrote, so every cell starts from the same world."""
     box = {}
@@ -347,6 +383,8 @@ def test_authorization_matrix(tree, code):
             is_api = route.startswith("api/")
             for method, permission in methods_for(callback).items():
                 positions = POSITIONS if (target.kwargs or (method != "get" and target.body)) else (None,)
+                if positions != (None,) and permission not in (PUBLIC, AUTHENTICATED):
+                    positions = positions_for(permission, perms, user is None, role_code)
                 for position in positions:
                     unit = world.units[position] if position else None
                     kwargs = target.kwargs(world, unit) if (target.kwargs and unit) else None

@@ -47,7 +47,7 @@ def cycle_passes(warning_pk):
 
 def test_red_key_person_from_tag_to_control_flow(live_server, page_factory):
     """S-WARN-1…5: worker tags → district sets red from a PHQ-9 → counsellor follows 3 cycles → control flow."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     units = demo_units()
     users = {u.username: u for u in User.objects.all()}
     seed_demo_alerts(units, users)

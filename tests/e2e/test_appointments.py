@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_public_booking_confirm_and_counsellors_day(live_server, page_factory):
     """S-FLOW-1, S-FLOW-2: public phone booking → reference; staff confirm; the counsellor's day in order."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     codes = {"community-1-1": "DEMO-S1C1", "community-2-1": "DEMO-S2C1", "street-1": "DEMO-S1", "district": "DEMO-D"}
     units = {key: OrgUnit.objects.get(code=code) for key, code in codes.items()}
     users = {u.username: u for u in User.objects.filter(username__in=["counsellor", "community"])}

@@ -27,7 +27,7 @@ def demo_units() -> dict:
 
 def test_paper_entry_phone_link_and_trend(live_server, page_factory):
     """S-WARN-1, X-6: paper PHQ-9 scored at once; a client answers GAD-7 on a phone link once; trend charts."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     with unscoped("test checks whether demo results exist"):
         if not AssessmentResult.objects.exists():
             seed_demo_assessments(demo_units(), {})

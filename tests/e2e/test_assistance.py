@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def seed():
-    call_command("seed_demo")
+    call_command("seed_demo", part="association")
     if StressEvent.objects.exists():  # the lead wired seed_demo_assistance into seed_demo already
         return
     units = {"association": OrgUnit.objects.get(code="DEMO-ASSOC")}

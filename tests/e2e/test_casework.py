@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_counsellor_reads_case_and_session(live_server, page_factory):
     """S-FLOW-5, S-PRIN-1, S-PRIN-3, X-4: case page with its events; session notes only for the counsellor, audited."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     base = live_server.url
     with unscoped("pick a demo session in the counsellor's first community"):
         session = (

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_counsellor_searches_and_breaks_the_glass(live_server, page_factory):
     """S-ORG-2, X-2, X-4: scoped client list and search; emergency access to an out-of-scope client."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     base = live_server.url
     with unscoped("pick demo records for the test"):
         own = Client.objects.filter(unit__code="DEMO-S1C1").order_by("id").first()

@@ -29,7 +29,7 @@ NAME = "钟晓岚"
 
 def test_whole_service_flow_and_who_sees_what(live_server, page_factory):
     """S-CLIENT-3, S-FLOW-1, S-FLOW-2, S-FLOW-3, S-FLOW-5, S-FLOW-6, S-FLOW-8, S-PRIN-1, S-ORG-2: the whole flow."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     base = live_server.url
 
     # 1. The community worker records a person found in routine screening (S-CLIENT-3).

@@ -25,7 +25,7 @@ def association_units() -> dict:
 
 
 def seed():
-    call_command("seed_demo")
+    call_command("seed_demo", part="association")
     users = {
         u.username: u
         for u in User.objects.filter(username__in=["secretariat", "membership", "board", "committee", "member"])

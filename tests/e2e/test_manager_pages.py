@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_district_admin_manages_units_and_accounts(live_server, page_factory):
     """S-ORG-1, S-ORG-2, X-1: create a unit (bad input first), create an account, assign a role."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="base")
     base = live_server.url
     page = page_factory()
     page.goto(f"{base}/accounts/login/")

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_overdue_inquiries_and_two_staff_rule(live_server, page_factory):
     """S-FLOW-4, S-FLOW-6: the overdue list is highlighted; a visit with one staff member is refused."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     units = {
         "community-1-1": OrgUnit.objects.get(code="DEMO-S1C1"),
         "community-2-1": OrgUnit.objects.get(code="DEMO-S2C1"),

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_budget_control_and_acceptance(live_server, page_factory):
     """H-PROJ-1: statistics, over-budget refused for a committee head, acceptance refused until final accounts."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="association")
     users = {
         u.username: u
         for u in User.objects.filter(username__in=["secretariat", "membership", "board", "committee", "member"])

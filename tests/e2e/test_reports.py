@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_street_manager_sees_summary_of_own_communities(live_server, page_factory):
     """S-CLIENT-5: summary rows are the street's own communities, small cells suppressed."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     page = page_factory()
     login(page, live_server.url, "street")
     page.click("text=信息归集")

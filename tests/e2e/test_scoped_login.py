@@ -25,7 +25,7 @@ def tree_names(page) -> str:
 
 def test_two_units_see_only_their_own_subtree(live_server, page_factory):
     """S-ORG-2, X-1: street managers of two streets, and a counsellor switching between two communities."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="base")
     base = live_server.url
 
     street1 = page_factory()

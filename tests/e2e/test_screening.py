@@ -23,7 +23,7 @@ def immediate_jobs(settings, tmp_path):
 
 def test_worker_imports_screening_file(live_server, page_factory, immediate_jobs, tmp_path):
     """S-CLIENT-3, X-5: a bad row is reported row by row and nothing is written; the fixed file imports."""
-    call_command("seed_demo")
+    call_command("seed_demo", part="service")
     rows = [person_row(i, screened_on="2026-03-02") for i in range(1, 40)]
     bad = list(rows)
     bad[4] = person_row(5, screened_on="2026/03/02", phone="12345")

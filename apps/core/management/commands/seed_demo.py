@@ -68,16 +68,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", choices=["district", "city"], default="district")
+        parser.add_argument(
+            "--part",
+            choices=list(DEMO_PARTS),
+            default="all",
+            help="只载入一部分业务数据（测试用）：service 社会心理服务，association 协会，base 仅单位与账号。",
+        )
 
-    def handle(self, *args, scale, **options):
+    def handle(self, *args, scale, part="all", **options):
         if scale == "city":
             self.seed_city()
         else:
-            self.seed_district()
+            self.seed_district(part)
 
     # --- the demo district and association -------------------------------------------------------
     @transaction.atomic
-    def seed_district(self):
+    def seed_district(self, part: str = "all"):
         if OrgUnit.objects.filter(code=DEMO_ROOT_CODE).exists():
             self.stdout.write("演示数据已存在，跳过。")
             return
@@ -92,7 +98,7 @@ class Command(BaseCommand):
         for username, role, unit_key in EXTRA_ASSIGNMENTS:
             Assignment.objects.create(user=users[username], unit=units[unit_key], role=roles[role])
         clients = seed_demo_clients(units)
-        seed_demo_modules(units, users)
+        seed_demo_modules(units, users, part)
         self.stdout.write(
             self.style.SUCCESS(
                 f"已载入演示区与协会：{len(units)} 个单位，{len(users)} 个演示账号，{clients} 名来访者。"
@@ -129,7 +135,17 @@ class Command(BaseCommand):
             self.stdout.write("全市规模来访者与服务记录已存在，跳过。")
 
 
-def seed_demo_modules(units: dict, users: dict) -> None:
+# The demo's two halves: a browser test that walks one of them seeds only that half (the whole demo
+# takes ~20 s on SQLite; ``make run`` always loads all of it).
+DEMO_PARTS = {
+    "all": ("service", "association"),
+    "service": ("service",),
+    "association": ("association",),
+    "base": (),
+}
+
+
+def seed_demo_modules(units: dict, users: dict, part: str = "all") -> None:
     """Let each module add its demo records, in dependency order (assessments before warnings, members
     before the association's meetings, projects and services)."""
     from apps.alerts.demo import seed_demo_alerts
@@ -143,19 +159,20 @@ def seed_demo_modules(units: dict, users: dict) -> None:
     from apps.projects.demo import seed_demo_projects
     from apps.screening.demo import seed_demo_screening
 
-    for seed in (
-        seed_demo_screening,
-        seed_demo_casework,
-        seed_demo_outreach,
-        seed_demo_appointments,
-        seed_demo_assessments,
-        seed_demo_alerts,
-        seed_demo_membership,
-        seed_demo_governance,
-        seed_demo_projects,
-        seed_demo_assistance,
-    ):
-        seed(units, users)
+    halves = {
+        "service": (
+            seed_demo_screening,
+            seed_demo_casework,
+            seed_demo_outreach,
+            seed_demo_appointments,
+            seed_demo_assessments,
+            seed_demo_alerts,
+        ),
+        "association": (seed_demo_membership, seed_demo_governance, seed_demo_projects, seed_demo_assistance),
+    }
+    for half in DEMO_PARTS[part]:
+        for seed in halves[half]:
+            seed(units, users)
 
 
 def build_demo_units() -> dict[str, OrgUnit]:
