@@ -48,7 +48,7 @@ def _request_export(request, dataset_key: str, fmt: str):
         if result:
             job, password = result
             return render(request, "exports/password.html", {"job": job, "password": password})
-    context = {"form": form, "dataset": dataset, "format": ExportFormat(fmt)}
+    context = {"form": form, "dataset": dataset, "format": ExportFormat(fmt), "filters": list_filters(request.GET)}
     return render(request, "exports/request.html", context)
 
 

@@ -50,6 +50,16 @@ def test_district_admin_manages_units_and_accounts(live_server, page_factory):
     shot(page, "13-user-detail")
     assert User.objects.get(username="xixi_manager").assignments.count() == 1
 
+    # the filtered list exports what it shows, after a reason; the password is shown once.
+    page.goto(f"{base}/accounts/users/?status=active")
+    page.click("[data-testid=export-users-xlsx]")
+    assert "status=active" in page.inner_text("[data-testid=export-filters]")
+    page.fill("[name=reason]", "季度人员名单报送区卫健局")
+    shot(page, "16-export-request")
+    page.click("button:has-text('提交导出申请')")
+    assert len(page.inner_text("[data-testid=export-password]").strip()) == 16
+    shot(page, "17-export-password")
+
     page.click("text=角色与权限")
     shot(page, "14-roles")
     page.goto(f"{base}/api/docs/")
