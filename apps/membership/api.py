@@ -10,8 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.audit.services import log_read
-from apps.core.access import access_by_id, scope
-from apps.core.api import validated
+from apps.core.access import access_by_id, can, scope
+from apps.core.api import ASSIGNMENT_HEADER, validated
 from apps.core.perms import AUTHENTICATED, Perm
 from apps.identity.masks import mask_id, mask_mobile
 
@@ -81,6 +81,16 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def _get(self, pk):
         return access_by_id(Application.objects.all(), pk, self.request.user, self.permission_map[self.action])
 
+    def check_permissions(self, request):
+        """The ballot is also open to a board seat held through the ``member`` grant (H-MEM-2), as on the page."""
+        if self.action == "ballot" and request.user.is_authenticated:
+            header = request.META.get(ASSIGNMENT_HEADER)
+            if header and header.isdigit():
+                request.user.active_assignment_id = int(header)
+            if not can(request.user, Perm.MEMBERSHIP_VOTE) and selectors.board_seat_association(request.user):
+                return
+        super().check_permissions(request)
+
     def retrieve(self, request, pk=None):
         application = self._get(pk)
         log_read(request.user, application, purpose="接口查看入会申请", request=request)
@@ -108,7 +118,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"], serializer_class=BallotSerializer)
     def ballot(self, request, pk=None):
         """A current board member votes once: approve, reject or abstain."""
-        application = self._get(pk)
+        application = selectors.application_for_voter(request.user, pk)
         data = validated(BallotSerializer, request)
         ballot = services.do_cast_ballot(actor=request.user, application=application, choice=data["choice"])
         return Response({"id": ballot.pk, "choice": ballot.choice}, status=status.HTTP_201_CREATED)

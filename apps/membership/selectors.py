@@ -117,6 +117,34 @@ def board_seat_association(user) -> OrgUnit | None:
     return association
 
 
+def application_for_voter(user, pk) -> Application:
+    """The application a voter opens (page or API): in MEMBERSHIP_VOTE scope, or — for a board seat held
+    as a member — one of that association's put to the board vote. 404 for missing and forbidden alike."""
+    from django.http import Http404
+
+    from apps.core.access import access_by_id
+    from apps.core.scoping import unscoped
+
+    if can(user, Perm.MEMBERSHIP_VOTE):
+        return access_by_id(Application.objects.select_related("association", "vote"), pk, user, Perm.MEMBERSHIP_VOTE)
+    association = board_seat_association(user)
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if association is None:
+        raise Http404
+    with unscoped("现任理事以会员身份表决：只取本会已提交理事会表决的申请"):
+        application = (
+            Application.objects.select_related("association", "vote")
+            .filter(pk=pk, association=association, vote__isnull=False)
+            .first()
+        )
+    if application is None:
+        raise Http404
+    return application
+
+
 def may_vote_as(user, application: Application) -> bool:
     """Whether ``user``'s active grant lets them take part in the admission vote on ``application``.
 

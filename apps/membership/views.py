@@ -323,28 +323,7 @@ def requires_vote(view):
 
 
 def _vote_application(request, pk) -> Application:
-    """The application a voter opens: in MEMBERSHIP_VOTE scope, or — for a seat held as a member —
-    one put to the board of that association. 404 for missing and forbidden alike."""
-    if can(request.user, Perm.MEMBERSHIP_VOTE):
-        return access_by_id(
-            Application.objects.select_related("association", "vote"), pk, request.user, Perm.MEMBERSHIP_VOTE
-        )
-    association = selectors.board_seat_association(request.user)
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    if association is None:
-        raise Http404
-    with unscoped("现任理事以会员身份表决：只取本会已提交理事会表决的申请"):
-        application = (
-            Application.objects.select_related("association", "vote")
-            .filter(pk=pk, association=association, vote__isnull=False)
-            .first()
-        )
-    if application is None:
-        raise Http404
-    return application
+    return selectors.application_for_voter(request.user, pk)
 
 
 @requires_vote

@@ -174,3 +174,30 @@ def test_board_member_role_still_votes_from_the_application_page(assoc, officer,
     assert response["Location"] == f"/membership/applications/{application.pk}/"
     assert client.get(ballot_url(application)).status_code == 200
     assert Ballot.objects.get(voter=board[0]).choice == "reject"
+
+
+def test_seat_holder_votes_through_the_api_with_the_member_grant(assoc, other_assoc, officer):
+    """H-MEM-2, X-6: the API ballot follows the page: a seat held as a member votes once; a plain member, an
+    ended term or another association's application is refused and nothing is written."""
+    member = new_member(assoc, "api_voter", "会员王")
+    application = voting_application(assoc, officer)
+    client = logged_in(member.user)
+    url = f"/api/membership/applications/{application.pk}/ballot/"
+    assert client.post(url, {"choice": "approve"}, content_type="application/json").status_code == 403
+    position = services.do_appoint(
+        actor=None, member=member, kind=PositionKind.DIRECTOR, term_start=TODAY - dt.timedelta(days=1)
+    )
+    response = client.post(url, {"choice": "approve"}, content_type="application/json")
+    assert response.status_code == 201 and response.json()["choice"] == "approve"
+    again = client.post(url, {"choice": "reject"}, content_type="application/json")
+    assert again.status_code == 400
+    elsewhere, _ = submit(other_assoc, 2)
+    other_url = f"/api/membership/applications/{elsewhere.pk}/ballot/"
+    assert client.post(other_url, {"choice": "approve"}, content_type="application/json").status_code == 404
+    services.do_end_position(actor=None, position=position, ended_on=TODAY)
+    second = voting_application(assoc, officer, seq=3)
+    late = client.post(
+        f"/api/membership/applications/{second.pk}/ballot/", {"choice": "approve"}, content_type="application/json"
+    )
+    assert late.status_code == 403
+    assert list(Ballot.objects.values_list("voter__username", "choice")) == [("api_voter", "approve")]
