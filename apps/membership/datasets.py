@@ -7,9 +7,6 @@ row the filtered page would show (the pages stop at 500 rows; exports do not). I
 phones and complaint texts are not exported: no list shows them.
 """
 
-import datetime as dt
-
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.access import scope
@@ -27,7 +24,7 @@ from .choices import (
     PositionKind,
     Tier,
 )
-from .models import Application, Certificate, CommitteeMembership, DuesPayment, EthicsComplaint, Member, Position
+from .models import CommitteeMembership, DuesPayment, EthicsComplaint
 
 CHUNK = 2000
 FILED_KINDS = ("president", "vice_president", "secretary_general")
@@ -64,17 +61,9 @@ def _association(user, filters, perm):
 # --- applications ---------------------------------------------------------------------------------
 
 
-def filtered_applications(user, filters):
-    rows = Application.objects.visible_to(user, Perm.MEMBERSHIP_VIEW)
-    status = str(filters.get("status", ""))
-    if status in ApplicationStatus.values:
-        rows = rows.filter(status=status)
-    return rows
-
-
 def _applications(user, filters):
     statuses = dict(ApplicationStatus.choices)
-    rows = filtered_applications(user, filters).order_by("-id")
+    rows = selectors.filtered_applications(user, filters).order_by("-id")
     for reference, association, name, submitted_at, status in rows.values_list(
         "reference", "association__name", "name", "submitted_at", "status"
     ).iterator(chunk_size=CHUNK):
@@ -84,27 +73,8 @@ def _applications(user, filters):
 # --- members --------------------------------------------------------------------------------------
 
 
-def filtered_members(user, filters):
-    """The member list with its filters ``q``, ``status``, ``committee`` and ``tier``."""
-    rows = scope(Member.objects.all(), user, Perm.MEMBERSHIP_VIEW)
-    q = str(filters.get("q", "")).strip()
-    if q:
-        rows = rows.filter(Q(number__icontains=q) | Q(name__icontains=q))
-    status = str(filters.get("status", ""))
-    if status in MemberStatus.values:
-        rows = rows.filter(status=status)
-    committee = str(filters.get("committee", ""))
-    if committee.isdigit():
-        rows = rows.filter(committees__committee_id=int(committee), committees__left_on__isnull=True)
-    tier = str(filters.get("tier", ""))
-    if tier in Tier.values:
-        ids = list(rows.values_list("id", flat=True))
-        rows = rows.filter(id__in=[i for i, t in selectors.tiers_of(ids).items() if t == tier])
-    return rows
-
-
 def _members(user, filters):
-    rows = filtered_members(user, filters).order_by("id")
+    rows = selectors.filtered_members(user, filters).order_by("id")
     tier_labels = dict(Tier.choices)
     statuses = dict(MemberStatus.choices)
     chunk = []
@@ -145,20 +115,10 @@ def _members(user, filters):
 # --- certificates ---------------------------------------------------------------------------------
 
 
-def expiring_certificates(user):
-    """Certificates of active members expiring within 60 days or already expired (the page's rows)."""
-    today = selectors.today()
-    return scope(Certificate.objects.filter(member__isnull=False), user, Perm.MEMBERSHIP_VIEW).filter(
-        member__status=MemberStatus.ACTIVE,
-        expires_on__isnull=False,
-        expires_on__lte=today + dt.timedelta(days=selectors.EXPIRY_WARNING_DAYS),
-    )
-
-
 def _certificates(user, filters):
     kinds = dict(CertificateKind.choices)
     today = selectors.today()
-    rows = expiring_certificates(user).order_by("expires_on", "id")
+    rows = selectors.expiring_certificates_in_scope(user).order_by("expires_on", "id")
     for number, name, kind, issuer, expires_on in rows.values_list(
         "member__number", "member__name", "kind", "issuer", "expires_on"
     ).iterator(chunk_size=CHUNK):
@@ -217,17 +177,9 @@ def _arrears(user, filters):
 # --- positions ------------------------------------------------------------------------------------
 
 
-def filtered_positions(user, filters):
-    """Positions in scope: the current ones, or every one with ``all=1`` (as the page)."""
-    rows = scope(Position.objects.all(), user, Perm.MEMBERSHIP_VIEW)
-    if filters.get("all") != "1":
-        rows = rows.filter(id__in=selectors.current_positions().values("id"))
-    return rows
-
-
 def _positions(user, filters):
     kinds = dict(PositionKind.choices)
-    rows = filtered_positions(user, filters).order_by("kind", "term_start", "id")
+    rows = selectors.filtered_positions(user, filters).order_by("kind", "term_start", "id")
     for kind, body, unit, number, name, start, end, ended, filing_date, filing_number in rows.values_list(
         "kind",
         "body__name",

@@ -23,7 +23,7 @@ from .choices import (
     MemberStatus,
     Tier,
 )
-from .models import Application, CommitteeMembership, DuesPayment, DuesRate, Member, Position
+from .models import Application, Certificate, CommitteeMembership, DuesPayment, DuesRate, Member, Position
 
 EXPIRY_WARNING_DAYS = 60
 
@@ -315,3 +315,50 @@ def dashboard(association: OrgUnit, year: int) -> dict:
         "arrears_count": len(owed_rows),
         "arrears_total": sum((r["owed"] for r in owed_rows), Decimal("0")),
     }
+
+
+# --- the list pages' rows (pages and exports, X-3) ---------------------------------------------------
+
+
+def filtered_applications(user, filters):
+    rows = Application.objects.visible_to(user, Perm.MEMBERSHIP_VIEW)
+    status = str(filters.get("status", ""))
+    if status in ApplicationStatus.values:
+        rows = rows.filter(status=status)
+    return rows
+
+
+def filtered_members(user, filters):
+    """The member list with its filters ``q``, ``status``, ``committee`` and ``tier``."""
+    rows = scope(Member.objects.all(), user, Perm.MEMBERSHIP_VIEW)
+    q = str(filters.get("q", "")).strip()
+    if q:
+        rows = rows.filter(Q(number__icontains=q) | Q(name__icontains=q))
+    status = str(filters.get("status", ""))
+    if status in MemberStatus.values:
+        rows = rows.filter(status=status)
+    committee = str(filters.get("committee", ""))
+    if committee.isdigit():
+        rows = rows.filter(committees__committee_id=int(committee), committees__left_on__isnull=True)
+    tier = str(filters.get("tier", ""))
+    if tier in Tier.values:
+        ids = list(rows.values_list("id", flat=True))
+        rows = rows.filter(id__in=[i for i, t in tiers_of(ids).items() if t == tier])
+    return rows
+
+
+def expiring_certificates_in_scope(user):
+    """Certificates of active members expiring within 60 days or already expired (the page's rows)."""
+    return scope(Certificate.objects.filter(member__isnull=False), user, Perm.MEMBERSHIP_VIEW).filter(
+        member__status=MemberStatus.ACTIVE,
+        expires_on__isnull=False,
+        expires_on__lte=today() + dt.timedelta(days=EXPIRY_WARNING_DAYS),
+    )
+
+
+def filtered_positions(user, filters):
+    """Positions in scope: the current ones, or every one with ``all=1`` (as the page)."""
+    rows = scope(Position.objects.all(), user, Perm.MEMBERSHIP_VIEW)
+    if filters.get("all") != "1":
+        rows = rows.filter(id__in=current_positions().values("id"))
+    return rows

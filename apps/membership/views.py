@@ -196,16 +196,10 @@ def verify(request, token):
 # --- applications -----------------------------------------------------------------------------------------
 
 
-def _applications(user, perm=Perm.MEMBERSHIP_VIEW):
-    return Application.objects.visible_to(user, perm)
-
-
 @requires(Perm.MEMBERSHIP_VIEW)
 def application_list(request):
     status_filter = request.GET.get("status", "")
-    rows = _applications(request.user).select_related("association")
-    if status_filter in ApplicationStatus.values:
-        rows = rows.filter(status=status_filter)
+    rows = selectors.filtered_applications(request.user, request.GET).select_related("association")
     page = keyset_page(rows, request, descending=True)
     return render(
         request,
@@ -405,20 +399,7 @@ def _members(user, perm=Perm.MEMBERSHIP_VIEW):
 @requires(Perm.MEMBERSHIP_VIEW)
 def member_list(request):
     """H-MEM-4: members with tier (derived) and committees; filter by number/name, status, committee, tier."""
-    rows = _members(request.user).select_related("association")
-    q = request.GET.get("q", "").strip()
-    if q:
-        rows = rows.filter(number__icontains=q) | rows.filter(name__icontains=q)
-    state = request.GET.get("status", "")
-    if state in MemberStatus.values:
-        rows = rows.filter(status=state)
-    committee = request.GET.get("committee", "")
-    if committee.isdigit():
-        rows = rows.filter(committees__committee_id=int(committee), committees__left_on__isnull=True)
-    tier = request.GET.get("tier", "")
-    if tier in Tier.values:
-        ids = list(rows.values_list("id", flat=True))
-        rows = rows.filter(id__in=[i for i, t in selectors.tiers_of(ids).items() if t == tier])
+    rows = selectors.filtered_members(request.user, request.GET).select_related("association")
     rows = rows.prefetch_related(
         Prefetch(
             "committees",
@@ -436,10 +417,10 @@ def member_list(request):
         {
             "page": page,
             "items": items,
-            "q": q,
-            "status": state,
-            "tier": tier,
-            "committee": committee,
+            "q": request.GET.get("q", "").strip(),
+            "status": request.GET.get("status", ""),
+            "tier": request.GET.get("tier", ""),
+            "committee": request.GET.get("committee", ""),
             "tiers": Tier.choices,
             "statuses": MemberStatus.choices,
             "committees": selectors.committees_of(association) if association else [],
@@ -570,12 +551,7 @@ def certificate_expiring(request):
     """H-MEM-3: certificates of active members that expire within 60 days (or already expired)."""
     today = selectors.today()
     rows = (
-        scope(Certificate.objects.filter(member__isnull=False), request.user, Perm.MEMBERSHIP_VIEW)
-        .filter(
-            member__status=MemberStatus.ACTIVE,
-            expires_on__isnull=False,
-            expires_on__lte=today + dt.timedelta(days=selectors.EXPIRY_WARNING_DAYS),
-        )
+        selectors.expiring_certificates_in_scope(request.user)
         .select_related("member")
         .order_by("expires_on", "id")[:500]
     )
@@ -673,10 +649,7 @@ def dues_arrears(request):
 def position_list(request):
     """H-ORG-1, H-ORG-4: bodies with their current holders, and every position with its term and filing."""
     show_all = request.GET.get("all") == "1"
-    rows = scope(Position.objects.all(), request.user, Perm.MEMBERSHIP_VIEW)
-    if not show_all:
-        current = selectors.current_positions().values("id")
-        rows = rows.filter(id__in=current)
+    rows = selectors.filtered_positions(request.user, request.GET)
     rows = rows.select_related("member", "body", "unit").order_by("kind", "term_start", "id")[:500]
     association = _association(request, Perm.MEMBERSHIP_VIEW)
     bodies = []
