@@ -41,6 +41,13 @@ class Tree:
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 takes ~0.1 s a hash on purpose; the suite creates thousands of accounts, so tests hash with MD5.
+    Production keeps Argon2 (``test_production_hashes_passwords_with_argon2``)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, unit, role_code: str | None = None, **extra) -> User:
     """Create an active user with home ``unit`` and, if given, ``role_code`` at that unit."""
     user = User.objects.create_user(

@@ -79,9 +79,3 @@ def phq9(client, total: int, item9: int = 0, when=None):
     return do_record_result(
         actor=None, client=client, scale_code="PHQ-9", answers=phq9_answers(total, item9), administered_at=when
     )
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Named people are created per test; a fast hasher keeps the suite quick (login is tested elsewhere)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
