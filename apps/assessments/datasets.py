@@ -49,20 +49,6 @@ def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def filtered_results(user, filters):
-    """The results list with its filters ``scale``, ``level`` and ``critical`` (as the page applies them)."""
-    rows = selectors.visible_results(user)
-    scale = str(filters.get("scale", "")).strip()
-    level = str(filters.get("level", "")).strip()
-    if scale:
-        rows = rows.filter(scale_version__scale__code=scale)
-    if level in BandLevel.values:
-        rows = rows.filter(band_level=level)
-    if filters.get("critical") == "1":
-        rows = rows.filter(critical=True)
-    return rows
-
-
 def _result_row(values) -> tuple:
     at, name, unit, code, number, score, label, level, critical, mode, by = values
     if not by:
@@ -83,7 +69,7 @@ def _result_row(values) -> tuple:
 
 
 def _results(user, filters):
-    rows = filtered_results(user, filters).order_by("-id").values_list(*RESULT_FIELDS)
+    rows = selectors.filtered_results(user, filters).order_by("-id").values_list(*RESULT_FIELDS)
     for values in rows.iterator(chunk_size=2000):
         yield _result_row(values)
 

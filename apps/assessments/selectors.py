@@ -7,6 +7,7 @@ from apps.core.perms import Perm
 from apps.core.scoping import unscoped
 from apps.orgs.models import OrgUnit
 
+from .choices import BandLevel
 from .models import AssessmentLink, AssessmentResult, CutoffSetting, Scale, ScaleVersion
 
 
@@ -118,3 +119,17 @@ def open_case_counsellor(client):
             .first()
         )
     return case.counsellor if case and case.counsellor.is_active else None
+
+
+def filtered_results(user, filters):
+    """The results list with its filters ``scale``, ``level`` and ``critical`` (as the page applies them)."""
+    rows = visible_results(user)
+    scale = str(filters.get("scale", "")).strip()
+    level = str(filters.get("level", "")).strip()
+    if scale:
+        rows = rows.filter(scale_version__scale__code=scale)
+    if level in BandLevel.values:
+        rows = rows.filter(band_level=level)
+    if filters.get("critical") == "1":
+        rows = rows.filter(critical=True)
+    return rows

@@ -45,15 +45,9 @@ def _client(request, pk, perm):
 @requires(Perm.ASSESSMENT_VIEW)
 def result_list(request):
     """Every result in the user's scope, newest first; filter by scale, level or critical items."""
-    rows = selectors.visible_results(request.user)
+    rows = selectors.filtered_results(request.user, request.GET)
     scale = request.GET.get("scale", "").strip()
     level = request.GET.get("level", "").strip()
-    if scale:
-        rows = rows.filter(scale_version__scale__code=scale)
-    if level in BandLevel.values:
-        rows = rows.filter(band_level=level)
-    if request.GET.get("critical") == "1":
-        rows = rows.filter(critical=True)
     page = keyset_page(rows, request, descending=True)
     context = {
         "page": page,
