@@ -41,6 +41,24 @@ class Tree:
         )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_task_queue(tmp_path_factory):
+    """Tasks queued by tests (reminders, deliveries, exports) go to a queue of their own, never to the
+    var/huey.sqlite3 that ``make run``'s worker consumes."""
+    from huey.contrib.djhuey import HUEY
+    from huey.storage import SqliteStorage
+
+    # Huey rebuilds its storage from storage_kwargs whenever a test toggles immediate mode, so change those.
+    previous = dict(HUEY.storage_kwargs)
+    HUEY.storage_kwargs.pop("url", None)
+    HUEY.storage_kwargs["filename"] = str(tmp_path_factory.mktemp("huey") / "huey.sqlite3")
+    HUEY.storage_class = SqliteStorage
+    HUEY.storage = HUEY.create_storage()
+    yield HUEY.storage_kwargs["filename"]
+    HUEY.storage_kwargs.clear()
+    HUEY.storage_kwargs.update(previous)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Argon2 takes ~0.1 s a hash on purpose; the suite creates thousands of accounts, so tests hash with MD5.

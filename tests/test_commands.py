@@ -112,3 +112,14 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_tests_never_queue_tasks_for_the_demo_worker(private_task_queue):
+    """X-5: background tasks queued by the test suite stay out of var/huey.sqlite3, which make run's worker reads."""
+    from django.conf import settings
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True  # tests toggle immediate mode; huey then rebuilds its storage
+    HUEY.immediate = False
+    assert HUEY.storage.filename == private_task_queue
+    assert private_task_queue != settings.HUEY.get("filename")
