@@ -8,6 +8,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from apps.core.spreadsheets import csv_cell
+
 from .models import AuditEntry
 
 HEADER = (
@@ -26,17 +28,13 @@ HEADER = (
     "变更内容",
     "本条哈希",
 )
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value) -> str | int:
     """A cell value that a spreadsheet shows as text: formulas from log data must not run."""
     if isinstance(value, int):
         return value
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        text = "'" + text
-    return text
+    return csv_cell("" if value is None else str(value))
 
 
 def entry_row(entry: AuditEntry) -> list:

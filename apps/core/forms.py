@@ -9,9 +9,22 @@ def run_service(form, action):
     try:
         result = action()
     except ValidationError as error:
-        form.add_error(None, error)
+        add_service_error(form, error)
         return None
     return True if result is None else result
+
+
+def add_service_error(form, error: ValidationError) -> None:
+    """Put a service's error on ``form``: on the named field where the form has it, else above the form.
+
+    Services name model fields (``{"starts_at": ...}``); a form that asks for the same thing under
+    another name (the public booking page's ``slot``) would make Django's ``add_error`` raise.
+    """
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
 
 
 def report_form(request, form, success: str) -> None:

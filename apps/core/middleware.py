@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 
 class SecurityHeadersMiddleware:
@@ -13,3 +15,19 @@ class SecurityHeadersMiddleware:
             response["Content-Security-Policy"] = settings.CSP
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Chinese unless the person chose English in the top bar (X-1).
+
+    Django's LocaleMiddleware also follows the browser's Accept-Language, which turned the public
+    pages of an English-set phone into a mix of Chinese text and English form errors. Only the
+    language cookie written by the switcher counts here.
+    """
+
+    def process_request(self, request):
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -34,5 +34,11 @@ def get_dataset(key: str) -> Dataset:
         raise ValidationError("没有这个可导出的数据集。", code="unknown_dataset") from None
 
 
+def label_of(key: str) -> str:
+    """The dataset's Chinese name for lists of jobs; the key when no module offers it any more."""
+    dataset = _DATASETS.get(key)
+    return dataset.label if dataset else key
+
+
 def all_datasets() -> list[Dataset]:
     return list(_DATASETS.values())

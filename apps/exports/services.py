@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_event
 from apps.core.access import active_grant, can
+from apps.core.spreadsheets import csv_row, xlsx_row
 
 from .choices import ExportFormat, ExportStatus
 from .models import ExportJob
@@ -85,7 +86,7 @@ def _write_table(fmt: str, columns, rows, on_row) -> bytes:
         writer = csv.writer(buffer)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(csv_row(row))
             on_row()
         return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
     from openpyxl import Workbook
@@ -94,7 +95,7 @@ def _write_table(fmt: str, columns, rows, on_row) -> bytes:
     sheet = workbook.create_sheet("数据")
     sheet.append(list(columns))
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(xlsx_row(sheet, row))
         on_row()
     buffer = io.BytesIO()
     workbook.save(buffer)
