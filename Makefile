@@ -41,9 +41,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # Pango and Noto CJK fonts: WeasyPrint prints the forms with correct Chinese glyphs.
 pdf-deps:
-	@(ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -q "Noto Sans CJK") || \
+	@(ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -q "Noto Sans CJK" && \
+	  fc-list 2>/dev/null | grep -q HanaMinB) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk >/dev/null)
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fonts-hanazono >/dev/null)
 
 # Debian's Chromium (Playwright drives it; no browser downloads) and poppler (PDF pages to text and PNG).
 chromium:
