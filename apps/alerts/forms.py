@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from .choices import WARNING_COLOURS, BandLevel, Colour, ContactKind, ControlMeasure
 
@@ -6,6 +7,12 @@ _select = {"class": "form-select"}
 _moment = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 _text = {"rows": 3}
 COLOUR_CHOICES = [(int(c), Colour(c).label) for c in WARNING_COLOURS]
+
+
+def result_label(result) -> str:
+    """An assessment result as a choice: its local (Beijing) date — not the UTC one — scale and score."""
+    day = timezone.localtime(result.administered_at)
+    return f"{day:%Y-%m-%d} {result.scale_version.scale.code} {result.score} 分（{result.band_label}）"
 
 
 class VersionForm(forms.Form):
@@ -33,10 +40,7 @@ class SetColourForm(VersionForm):
 
     def __init__(self, *args, results=(), counsellors=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["result"].choices = [
-            (r.pk, f"{r.administered_at:%Y-%m-%d} {r.scale_version.scale.code} {r.score} 分（{r.band_label}）")
-            for r in results
-        ]
+        self.fields["result"].choices = [(r.pk, result_label(r)) for r in results]
         self.fields["result"].widget.attrs.update(_select)
         self.fields["counsellor"].choices = [(u.pk, u.full_name) for u in counsellors]
         self.fields["counsellor"].widget.attrs.update(_select)
@@ -61,10 +65,7 @@ class ChangeColourForm(VersionForm):
 
     def __init__(self, *args, results=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["result"].choices = [("", "（不另选）")] + [
-            (r.pk, f"{r.administered_at:%Y-%m-%d} {r.scale_version.scale.code} {r.score} 分（{r.band_label}）")
-            for r in results
-        ]
+        self.fields["result"].choices = [("", "（不另选）")] + [(r.pk, result_label(r)) for r in results]
         self.fields["result"].widget.attrs.update(_select)
 
 

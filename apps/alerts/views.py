@@ -168,7 +168,9 @@ def warning_tag(request, client_pk):
             if can(request.user, Perm.ALERT_VIEW, warning):
                 return redirect("alerts:warning-detail", pk=warning.pk)
             return redirect("alerts:warning-list")
-    context = {"form": form, "client": client, "masked_name": mask_name(client.name)}
+    # the client's open file, when the user may see it: tagging again is refused, so point to it
+    open_warning = selectors.active_warnings(request.user).filter(client=client).first()
+    context = {"form": form, "client": client, "masked_name": mask_name(client.name), "open_warning": open_warning}
     return render(request, "alerts/tag.html", context)
 
 

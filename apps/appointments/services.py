@@ -441,13 +441,16 @@ def _check_reason(reason: str) -> str:
 def do_change_appointment(
     *, actor, appointment: Appointment, starts_at, ends_at=None, counsellor=None, room=None, reason: str
 ) -> Appointment:
-    """Move an open appointment to another time (and/or counsellor, room); the old hours are freed."""
+    """Move an open appointment to a later time (and/or counsellor, room); the old hours are freed.
+    A new start that has already passed is refused (S-FLOW-1)."""
     _require_manage_obj(actor, appointment)
     reason = _check_reason(reason)
     appointment = _locked(appointment)
     if appointment.status not in ACTIVE:
         raise ValidationError("已取消、已完成或未到的预约不能改约。", code="state")
     starts_at, ends_at = check_times(starts_at, ends_at)
+    if starts_at <= timezone.now():
+        raise ValidationError({"starts_at": "改约后的开始时间已经过去，请选择现在以后的时间。"}, code="past")
     _check_counsellor(actor, counsellor)
     counsellor = counsellor or appointment.counsellor
     room = room or appointment.room

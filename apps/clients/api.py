@@ -40,7 +40,7 @@ class ClientWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False)
     birth_date = serializers.DateField(required=False, allow_null=True)
-    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=24, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
     employer = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -5,6 +5,9 @@ from apps.orgs.models import OrgUnit
 from .choices import Education, EmergencyReason, Gender, PoliticalStatus
 from .models import ServiceTargetCategory
 
+# 18 characters plus the spaces a pasted number may carry ("330106 19800101 0312"); they are dropped
+# before validation (apps.identity.resident_id).
+ID_INPUT_LENGTH = 24
 _select = {"class": "form-select"}
 
 
@@ -14,7 +17,10 @@ class ClientForm(forms.Form):
     unit = forms.ModelChoiceField(label="所属单位", queryset=OrgUnit.objects.none())
     name = forms.CharField(label="姓名", max_length=50)
     id_number = forms.CharField(
-        label="身份证号码", max_length=18, required=False, help_text="填写后自动得出出生日期和性别"
+        label="身份证号码",
+        max_length=ID_INPUT_LENGTH,
+        required=False,
+        help_text="填写后自动得出出生日期和性别；可带空格",
     )
     gender = forms.ChoiceField(label="性别", choices=Gender.choices, initial=Gender.UNKNOWN)
     birth_date = forms.DateField(label="出生日期", required=False, help_text="格式：2001-05-01")

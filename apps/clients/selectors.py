@@ -1,25 +1,37 @@
 """Reads of the client register, always scoped; exact search by blind index, names by initials."""
 
 import re
+import unicodedata
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from apps.core.access import can, scope
 from apps.core.pagination import KeysetPage
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
+from apps.identity.phones import normalize_phone
 
 from .models import Client, EmergencyAccess
 from .services import active_emergency_access
 
 ID_RE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
-PHONE_RE = re.compile(r"^[+\d][\d\s-]{6,19}$")
+PHONE_RE = re.compile(r"^[+(\d][\d\s\-()]{6,21}$")
 INITIALS_RE = re.compile(r"^[A-Za-z]{1,10}$")
 
 
 def visible_clients(user, perm: str = Perm.CLIENT_VIEW):
     return Client.objects.visible_to(user, perm)
+
+
+def phone_query(q: str) -> str:
+    """A searched phone number in the form the register stores (E.164, as ``check_client_data``
+    saves it), so "0571-87654321", "057187654321" and "(0571)87654321" find "+8657187654321"."""
+    try:
+        return normalize_phone(q)
+    except ValidationError:
+        return q
 
 
 def search_clients(user, q: str = "", category: str = ""):
@@ -31,7 +43,7 @@ def search_clients(user, q: str = "", category: str = ""):
         if ID_RE.match(q):
             rows = rows.search_exact("id_number", q)
         elif PHONE_RE.match(q):
-            rows = rows.search_exact("phone", q)
+            rows = rows.search_exact("phone", phone_query(q))
         elif INITIALS_RE.match(q):
             rows = rows.filter(name_initials__startswith=q.lower())
         else:
@@ -125,6 +137,8 @@ def find_for_emergency(user, identifier: str) -> Client | None:
     field = "id_number" if ID_RE.match(identifier) else "phone" if PHONE_RE.match(identifier) else None
     if field is None or user.unit is None:
         return None
+    if field == "phone":
+        identifier = phone_query(identifier)
     with unscoped("break-the-glass lookup by exact identifier, audited by the caller"):
         return (
             Client.objects.search_exact(field, identifier)
@@ -149,3 +163,13 @@ def access_client_by_id(user, pk, perm: str = Perm.CLIENT_VIEW) -> tuple[Client,
             with unscoped("live emergency grant checked above"):
                 return Client.objects.select_related("unit").get(pk=pk), grant
     raise Http404
+
+
+def unit_by_code(code: str):
+    """The org unit a typed unit code names: spaces (also full-width) dropped, case ignored."""
+    from apps.orgs.models import OrgUnit
+
+    code = "".join(unicodedata.normalize("NFKC", code or "").split())
+    if not code:
+        return None
+    return OrgUnit.objects.filter(code__iexact=code).order_by("pk").first()

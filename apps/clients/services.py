@@ -81,11 +81,38 @@ FIELDS = (
 )
 
 
+def check_id_number_unused(actor, tenant_id, id_number: str, exclude_pk=None) -> None:
+    """S-CLIENT-1: an identical resident ID number is the same person; refuse a second client with it.
+
+    The message points to the existing record when the actor may see it, otherwise only to the
+    higher-level unit (nothing about the other record is revealed).
+    """
+    if not id_number:
+        return
+    with unscoped("uniqueness of the ID number across the tree; out-of-scope matches are not described"):
+        rows = Client.objects.search_exact("id_number", id_number).filter(tenant_id=tenant_id, merged_into__isnull=True)
+        if exclude_pk:
+            rows = rows.exclude(pk=exclude_pk)
+        existing = rows.order_by("pk").first()
+    if existing is None:
+        return
+    if actor is None or can(actor, Perm.CLIENT_VIEW, existing):
+        raise ValidationError(
+            f"该身份证号码已登记为来访者 #{existing.pk}，同一身份证号码即同一人，请打开已有记录，不要重复登记。",
+            code="same_id",
+        )
+    raise ValidationError(
+        "该身份证号码已在其他单位登记，同一身份证号码即同一人，不能重复登记，请联系上级单位核实。",
+        code="same_id",
+    )
+
+
 @transaction.atomic
 def do_register_client(*, actor, unit: OrgUnit, data: dict, categories=()) -> Client:
-    """Register a client in ``unit`` (inside the actor's subtree)."""
+    """Register a client in ``unit`` (inside the actor's subtree); never a second one with the same ID number."""
     _require_manage_in(actor, unit)
     clean = check_client_data(data)
+    check_id_number_unused(actor, unit.tenant_id, clean.get("id_number", ""))
     client = Client(unit=unit, unit_path=unit.path, tenant_id=unit.tenant_id, created_by=actor)
     for field in FIELDS:
         if field in clean:
@@ -99,10 +126,15 @@ def do_register_client(*, actor, unit: OrgUnit, data: dict, categories=()) -> Cl
 
 @transaction.atomic
 def do_update_client(*, actor, client: Client, data: dict, categories=None, expected_version=None) -> Client:
-    """Change a client's registration data; refuse a stale form."""
+    """Change a client's registration data; refuse a stale form, a merged record and a duplicate ID number."""
     if actor is not None and not can(actor, Perm.CLIENT_MANAGE, client):
         raise ValidationError("您无权修改该来访者信息。", code="forbidden")
+    if client.merged_into_id:
+        raise ValidationError(
+            f"该记录已合并到来访者 #{client.merged_into_id}，不能再修改，请修改合并后的档案。", code="merged"
+        )
     clean = check_client_data(data)
+    check_id_number_unused(actor, client.tenant_id, clean.get("id_number", ""), exclude_pk=client.pk)
     before = snapshot(client)
     with unscoped("optimistic version bump of one client already authorised above"):
         rows = Client.objects.filter(pk=client.pk)
@@ -243,6 +275,8 @@ def do_register_minor_aware(*, actor, unit: OrgUnit, data: dict, categories=(), 
 
 # --- duplicates and merging (S-CLIENT-1, S-CLIENT-3) ---------------------------------------------
 
+ID_MATCH_LABEL = "身份证号码"
+
 
 def find_duplicates(user, data: dict, exclude_pk=None) -> list[tuple[Client, str, bool]]:
     """Clients in the user's whole tree matching by ID number, phone, or name + birth date.
@@ -262,7 +296,7 @@ def find_duplicates(user, data: dict, exclude_pk=None) -> list[tuple[Client, str
             base = base.exclude(pk=exclude_pk)
         checks = []
         if data.get("id_number"):
-            checks.append(("身份证号码", base.search_exact("id_number", data["id_number"])))
+            checks.append((ID_MATCH_LABEL, base.search_exact("id_number", data["id_number"])))
         if data.get("phone"):
             checks.append(("联系电话", base.search_exact("phone", data["phone"])))
         if data.get("name") and data.get("birth_date"):

@@ -11,6 +11,7 @@ from apps.core.access import can, scope
 from apps.core.forms import report_form, run_service
 from apps.core.perms import Perm, requires
 from apps.identity.masks import mask_id, mask_mobile
+from apps.identity.phones import format_phone
 from apps.orgs.models import OrgUnit
 
 from . import selectors, services
@@ -46,14 +47,16 @@ def client_detail(request, pk):
     """One client's record. Every opening is audited; identifiers are shown masked."""
     client, emergency = selectors.access_client_by_id(request.user, pk)
     log_read(request.user, client, purpose="紧急调阅" if emergency else "查看来访者档案", request=request)
+    live = emergency is None and client.merged_into_id is None
     context = {
         "client": client,
         "emergency": emergency,
         "masked_id": mask_id(client.id_number) if client.id_number else "",
         "masked_phone": mask_mobile(client.phone) if client.phone else "",
         "categories": list(client.categories.all()),
-        "can_manage": emergency is None and can(request.user, Perm.CLIENT_MANAGE, client),
-        "can_unmask": emergency is None and can(request.user, Perm.CLIENT_UNMASK, client),
+        # a merged record is history only: no editing, no unmasking (the kept record has the data)
+        "can_manage": live and can(request.user, Perm.CLIENT_MANAGE, client),
+        "can_unmask": live and can(request.user, Perm.CLIENT_UNMASK, client),
         "guardians": list(client.guardians.all()),
         "transfers": list(client.transfers.select_related("from_unit", "to_unit", "handed_over_by")),
         "age": services.age_on(client.birth_date),
@@ -80,7 +83,7 @@ def client_unmask(request, pk):
     log_event(
         actor=request.user, action=AuditAction.UNMASK, obj=client, request=request, purpose="查看完整身份证号与电话"
     )
-    return render(request, "clients/client_unmask.html", {"client": client})
+    return render(request, "clients/client_unmask.html", {"client": client, "full_phone": format_phone(client.phone)})
 
 
 @requires(Perm.CLIENT_MANAGE)
@@ -104,7 +107,9 @@ def client_create(request):
             duplicates = services.find_duplicates(request.user, services.check_client_data(data))
         except ValidationError as error:
             form.add_error(None, error)
-        if form.is_valid() and (not duplicates or confirm_new):
+        # The same ID number is the same person: no "仍然登记" for it; the service refuses and says where it is.
+        same_id = any(label == services.ID_MATCH_LABEL for _c, label, _s in duplicates)
+        if form.is_valid() and (not duplicates or confirm_new or same_id):
             client = run_service(
                 form,
                 lambda: services.do_register_minor_aware(
@@ -114,7 +119,10 @@ def client_create(request):
             if client:
                 messages.success(request, "来访者已登记。")
                 return redirect("clients:client-detail", pk=client.pk)
-    context = {"form": form, "title": "登记来访者", "duplicates": duplicates}
+    same_id = any(label == services.ID_MATCH_LABEL for _c, label, _s in duplicates)
+    if same_id:
+        form.fields.pop("confirm_new", None)
+    context = {"form": form, "title": "登记来访者", "duplicates": duplicates, "same_id": same_id}
     return render(request, "clients/client_form.html", context)
 
 
@@ -180,7 +188,7 @@ def client_transfer(request, pk):
     client, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_MANAGE)
     form = TransferForm(request.POST)
     if form.is_valid():
-        to_unit = OrgUnit.objects.filter(code=form.cleaned_data["to_unit_code"].strip()).first()
+        to_unit = selectors.unit_by_code(form.cleaned_data["to_unit_code"])
         done = to_unit is not None and run_service(
             form,
             lambda: services.do_transfer_client(
@@ -194,6 +202,9 @@ def client_transfer(request, pk):
         if to_unit is None:
             form.add_error("to_unit_code", "没有找到该编码的单位，请核对。")
         elif done:
+            if can(request.user, Perm.CLIENT_VIEW, client):
+                messages.success(request, f"已移交到“{to_unit.name}”，该单位在您的管辖范围内，您仍可查看该来访者。")
+                return redirect("clients:client-detail", pk=client.pk)
             messages.success(request, f"已移交到“{to_unit.name}”，本单位不再能查看该来访者。")
             return redirect("clients:client-list")
     report_form(request, form, "")

@@ -8,11 +8,12 @@ Chinese message on bad input.
 from .choices import Gender
 from .masks import mask_id, mask_mobile, mask_name
 from .names import pinyin_keys, split_surname
-from .phones import normalize_mobile, normalize_phone
+from .phones import format_phone, normalize_mobile, normalize_phone
 from .resident_id import ResidentId, validate_resident_id
 
 __all__ = [
     "Gender",
+    "format_phone",
     "ResidentId",
     "mask_id",
     "mask_mobile",

@@ -10,7 +10,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 
 from .names import HAN, split_surname
-from .phones import normalize_mobile
+from .phones import format_phone, normalize_mobile
 
 
 def _mask_middle(text: str, keep_start: int, keep_end: int) -> str:
@@ -26,14 +26,16 @@ def mask_id(number) -> str:
 
 
 def mask_mobile(mobile) -> str:
-    """X-2: 13856785678 (or +86 138-5678-5678) → 138****5678; other numbers keep 3 and 4 characters."""
+    """X-2: 13856785678 (or +86 138-5678-5678) → 138****5678; other numbers keep 3 and 4 characters,
+    a mainland landline counted in national form: +8657187654321 → 057*****4321."""
     text = unicodedata.normalize("NFKC", str(mobile or "")).strip()
     if not text:
         return ""
     try:
         text = normalize_mobile(text)
     except ValidationError:
-        text = text.replace(" ", "").replace("-", "")
+        # a landline in national form (+8657187654321 → 057187654321), not E.164 with its +86
+        text = format_phone(text).replace(" ", "").replace("-", "")
     return _mask_middle(text, 3, 4)
 
 

@@ -57,3 +57,27 @@ def normalize_phone(value) -> str:
             raise ValidationError("固定电话请加区号，如 0571-87654321。", code="area_code")
         raise ValidationError("电话号码无效，请核对后重新输入。", code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(value) -> str:
+    """X-2: a stored phone number as people write it in China, for display.
+
+    A mainland mobile is 11 digits (``13800138000``); a mainland landline is national format with the
+    area code (``+8657187654321`` → ``0571-8765 4321``); other numbers are international format
+    (``+852 2345 6789``). Anything that does not parse is returned unchanged.
+    """
+    text = unicodedata.normalize("NFKC", str(value or "")).strip()
+    if not text:
+        return ""
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return text
+    if not phonenumbers.is_valid_number(number):
+        return text
+    if number.country_code != CHINA:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    if phonenumbers.number_type(number) in MOBILE_TYPES:
+        return str(number.national_number)
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return national.replace(" ", "-", 1)

@@ -54,10 +54,12 @@ def _region_known(code: str) -> bool:
 def validate_resident_id(value, *, today: dt.date | None = None) -> ResidentId:
     """X-2: check a resident ID number and derive birth date and gender, or raise in Chinese.
 
-    Accepts full-width digits, surrounding spaces and a lower-case x; a 15-digit legacy number
+    Accepts full-width digits, spaces anywhere (``330106 19800101 0312``, also full-width) and a
+    lower-case x; a 15-digit legacy number
     (issued before 1999 to people born in the 1900s) is converted to its 18-digit form.
     """
-    number = unicodedata.normalize("NFKC", str(value or "")).strip().replace(" ", "").upper()
+    # every kind of space a pasted number may carry (full-width space is a space after NFKC)
+    number = "".join(unicodedata.normalize("NFKC", str(value or "")).split()).upper()
     if not number:
         raise ValidationError("请填写身份证号码。", code="required")
     if len(number) not in (15, 18):

@@ -5,6 +5,7 @@ its input (bad input changes nothing) and writes an audit entry for what it chan
 """
 
 import datetime as dt
+import unicodedata
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -44,6 +45,39 @@ def check_text(value, label: str, *, max_length: int, required: bool = True, cod
         raise ValidationError(f"请填写{label}。", code=code)
     if len(text) > max_length:
         raise ValidationError(f"{label}不能超过 {max_length} 个字符。", code=code)
+    return text
+
+
+# Answers that say nobody was there (S-FLOW-6 requires a family member or guardian present).
+NO_ONE = {
+    "无",
+    "没有",
+    "空",
+    "-",
+    "/",
+    "无人",
+    "没人",
+    "暂无",
+    "none",
+    "n/a",
+    "na",
+    "—",
+    "－",
+    "——",
+    "无人在场",
+    "不在",
+}
+
+
+def check_family_present(value) -> str:
+    """S-FLOW-6: the family member or guardian present (name and relationship); "无", "-" and the
+    like say nobody was there, which a home visit does not allow."""
+    text = check_text(value, "在场的家属或监护人（姓名与关系）", max_length=100, code="family")
+    bare = "".join(unicodedata.normalize("NFKC", text).split()).strip("。.，,；;").lower()
+    if not bare or bare in NO_ONE or set(bare) <= set("-/—－_.。无"):
+        raise ValidationError(
+            "上门关怀须有家属或监护人在场，请填写在场家属或监护人的姓名与关系（如“王芳（母亲）”）。", code="family"
+        )
     return text
 
 
@@ -225,7 +259,7 @@ def do_record_visit(
         raise ValidationError("这次上门关怀已经完成或取消，不能再登记。", code="status")
     visited_at = check_moment(visited_at, "上门时间")
     staff = check_visit_staff(visit.unit_path, staff)
-    family_present = check_text(family_present, "在场的家属或监护人（姓名与关系）", max_length=100, code="family")
+    family_present = check_family_present(family_present)
     record = check_text(record, "上门记录", max_length=10000, code="record")
     before = {**snapshot(visit), "staff": sorted(visit.staff.values_list("pk", flat=True))}
     visit.visited_at, visit.family_present, visit.record = visited_at, family_present, record

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -43,6 +44,20 @@ def _case(user, pk):
     from apps.casework.models import Case
 
     return access_by_id(Case.objects.all(), pk, user, Perm.CLIENT_MANAGE)
+
+
+NO_CLIENT = "没有找到该编号的来访者，或其不在您的管辖范围内。"
+NO_CASE = "没有找到该编号的个案，或其不在您的管辖范围内。"
+
+
+def _lookup(form, field: str, fetch, pk, message: str):
+    """A number typed into a form names a record: missing and out-of-scope alike become the same
+    form error (the form is kept; nothing tells whether an out-of-scope record exists)."""
+    try:
+        return fetch(pk), True
+    except Http404:
+        form.add_error(field, message)
+        return None, False
 
 
 def staff_choices(user, unit_path: str):
@@ -98,8 +113,13 @@ def inquiry_create(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         client_id = data.pop("client_id")
-        client = _client(request.user, client_id, Perm.CLIENT_MANAGE) if client_id else None
-        inquiry = run_service(form, lambda: services.do_record_inquiry(actor=request.user, client=client, **data))
+        client, found = None, True
+        if client_id:
+            fetch = lambda pk: _client(request.user, pk, Perm.CLIENT_MANAGE)  # noqa: E731
+            client, found = _lookup(form, "client_id", fetch, client_id, NO_CLIENT)
+        inquiry = found and run_service(
+            form, lambda: services.do_record_inquiry(actor=request.user, client=client, **data)
+        )
         if inquiry:
             messages.success(request, "远程咨询已登记。")
             return redirect("outreach:inquiry-detail", pk=inquiry.pk)
@@ -165,8 +185,10 @@ def visit_create(request, client_pk):
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        case = _case(request.user, data.pop("case_id"))
-        visit = run_service(form, lambda: services.do_plan_visit(actor=request.user, client=client, case=case, **data))
+        case, found = _lookup(form, "case_id", lambda pk: _case(request.user, pk), data.pop("case_id"), NO_CASE)
+        visit = found and run_service(
+            form, lambda: services.do_plan_visit(actor=request.user, client=client, case=case, **data)
+        )
         if visit:
             messages.success(request, "上门关怀已安排。")
             return redirect("outreach:visit-detail", pk=visit.pk)
@@ -242,8 +264,8 @@ def intervention_create(request, client_pk):
     form = InterventionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        case = _case(request.user, data.pop("case_id"))
-        row = run_service(
+        case, found = _lookup(form, "case_id", lambda pk: _case(request.user, pk), data.pop("case_id"), NO_CASE)
+        row = found and run_service(
             form, lambda: services.do_record_intervention(actor=request.user, client=client, case=case, **data)
         )
         if row:
@@ -273,8 +295,10 @@ def referral_create(request, client_pk):
     form = ReferralForm(request.POST or None, initial={"referred_on": services.today()})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        case = _case(request.user, data.pop("case_id"))
-        referral = run_service(form, lambda: services.do_refer(actor=request.user, client=client, case=case, **data))
+        case, found = _lookup(form, "case_id", lambda pk: _case(request.user, pk), data.pop("case_id"), NO_CASE)
+        referral = found and run_service(
+            form, lambda: services.do_refer(actor=request.user, client=client, case=case, **data)
+        )
         if referral:
             messages.success(request, "转介已登记，并已记入信息提供登记。")
             return redirect("outreach:referral-detail", pk=referral.pk)

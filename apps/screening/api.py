@@ -25,7 +25,7 @@ class ScreeningWriteSerializer(serializers.Serializer):
     unit = serializers.IntegerField()
     client = serializers.IntegerField(required=False, help_text="已登记来访者的编号；不填则按下列信息登记新来访者")
     name = serializers.CharField(max_length=50, required=False)
-    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    id_number = serializers.CharField(max_length=24, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)

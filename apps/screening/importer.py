@@ -35,6 +35,7 @@ from apps.audit.choices import AuditAction
 from apps.audit.services import log_event
 from apps.clients.choices import Gender
 from apps.clients.models import Client, ServiceTargetCategory
+from apps.clients.services import GUARDIAN_REQUIRED_BELOW, age_on
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
 from apps.identity import names as identity_names
@@ -611,6 +612,28 @@ def match_register(batch: ImportBatch, table: Table, exclude: set[int]) -> list[
     return errors
 
 
+CHILD_MESSAGE = "未满 14 周岁，请逐个登记并填写监护人及其同意。"
+
+
+def children_without_guardian(table: Table, exclude: set[int]) -> list[dict]:
+    """S-CLIENT-4: a row that would register a new person under 14 is refused — the template has no
+    guardian columns, and a child is registered only with a consenting guardian (one by one, in the
+    screening form). Linking a child already in the register stays allowed. Runs before writing, so
+    the COPY and ORM paths write the same rows."""
+    today = timezone.localdate()
+    floor = dt.date(today.year - GUARDIAN_REQUIRED_BELOW - 1, 1, 1)  # anyone born before is 14 or older
+    numbers, births, linked = table.numbers, table.birth_date, table.client_id
+    errors = []
+    for i in range(len(table)):
+        born = births[i]
+        if born is None or born < floor or numbers[i] in exclude or linked[i] is not None:
+            continue
+        age = age_on(born, today)
+        if age is not None and age < GUARDIAN_REQUIRED_BELOW:
+            errors.append(error(numbers[i], "出生日期", CHILD_MESSAGE))
+    return errors
+
+
 class Progress:
     """Write progress so other users' pages see it while the import's own transaction is open.
 
@@ -706,6 +729,7 @@ def validate_file(batch: ImportBatch, progress: Progress) -> tuple[Table, list[d
     bad_rows = {e["row"] for e in errors}
     compute_digests(table)
     errors.extend(match_register(batch, table, bad_rows))
+    errors.extend(children_without_guardian(table, {e["row"] for e in errors}))
     errors.sort(key=lambda e: (e["row"], HEADER_ORDER[e["column"]]))
     progress.set(len(table))
     return table, errors

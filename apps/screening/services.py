@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.audit.services import log_change, snapshot
 from apps.clients.models import Client
-from apps.clients.services import check_client_data, do_register_client
+from apps.clients.services import check_client_data, do_register_minor_aware
 from apps.core.access import can, can_in_unit
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
@@ -76,11 +76,14 @@ def find_duplicates(actor, unit: OrgUnit, person: dict) -> list:
 @transaction.atomic
 def do_record_screening(
     *, actor, unit: OrgUnit, screening: dict, person: dict | None = None, categories=(), client: Client | None = None,
-    confirm_new: bool = False,
+    confirm_new: bool = False, guardian: dict | None = None,
 ) -> ScreeningRecord:  # fmt: skip
     """Add a screening record for ``client`` (an existing client in scope) or for ``person``,
     registering them first. Registering refuses while the register holds a likely duplicate: one
-    outside the actor's scope always (told only that it exists), one inside unless ``confirm_new``."""
+    outside the actor's scope always (told only that it exists), one inside unless ``confirm_new``.
+
+    S-CLIENT-4: a new person under 14 is registered only with a guardian (name, relationship,
+    phone) who consents — the client register's own rule (``do_register_minor_aware``)."""
     _require_unit(actor, unit)
     clean = check_screening(screening)
     if client is not None:
@@ -95,7 +98,7 @@ def do_record_screening(
             raise ValidationError(
                 "登记册中已有疑似同一人员，请选择关联已有来访者，或确认是不同的人。", code="duplicate"
             )
-        client = do_register_client(actor=actor, unit=unit, data=data, categories=categories)
+        client = do_register_minor_aware(actor=actor, unit=unit, data=data, categories=categories, guardian=guardian)
     record = ScreeningRecord.objects.model(unit=unit, unit_path=unit.path, client=client, screened_by=actor, **clean)
     record.save()
     log_change(actor, record, {}, snapshot(record))

@@ -74,13 +74,19 @@ def record_create(request):
                 client, _ = access_client_by_id(request.user, link, Perm.CLIENT_MANAGE)
                 record = services.do_record_screening(actor=request.user, unit=unit, screening=screening, client=client)
             else:
+                guardian = {
+                    "name": data["guardian_name"],
+                    "relationship": data["guardian_relationship"],
+                    "phone": data["guardian_phone"],
+                    "consent": data["guardian_consent"],
+                }
                 record = services.do_record_screening(
                     actor=request.user, unit=unit, screening=screening, person=person,
-                    categories=data["categories"], confirm_new=data["confirm_new"],
+                    categories=data["categories"], confirm_new=data["confirm_new"], guardian=guardian,
                 )  # fmt: skip
         except ValidationError as exc:
             form.add_error(None, exc)
-            if getattr(exc, "code", None) in ("duplicate", "other_unit"):
+            if getattr(exc, "code", None) in ("duplicate", "other_unit", "same_id"):
                 duplicates = _duplicates(request.user, unit, person)
         else:
             messages.success(request, f"已登记排查记录（来访者 #{record.client_id}）。")
