@@ -44,12 +44,12 @@ class ExportJob(models.Model):
             models.Index(fields=["status", "expires_at"], name="export_status_expiry"),
         ]
 
+    def __str__(self):
+        return f"导出 #{self.pk} {self.dataset}.{self.format}"
+
     @property
     def dataset_label(self) -> str:
         """The list's Chinese name, for the job list."""
         from .registry import label_of
 
         return label_of(self.dataset)
-
-    def __str__(self):
-        return f"导出 #{self.pk} {self.dataset}.{self.format}"
