@@ -1,5 +1,6 @@
 from django import forms
 
+from apps.membership.selectors import label_people, member_numbers
 from apps.orgs.models import OrgUnit
 
 from .choices import (
@@ -28,8 +29,20 @@ def _unit_label(unit):
     return f"{'　' * unit.depth}{unit.name}"
 
 
-def _person_label(user):
-    return user.full_name
+def _responder_labels(field, detail) -> None:
+    """Label responders "2026-0007 林雨欣（unit…）" — the member number tells equal names apart."""
+    rows = list(field.queryset.select_related("user", "unit")) if field.queryset is not None else []
+    numbers = member_numbers([r.user_id for r in rows])
+
+    def label(responder):
+        number = numbers.get(responder.user_id)
+        name = f"{number} {responder.user.full_name}" if number else responder.user.full_name
+        return f"{name}（{detail(responder)}）"
+
+    field.label_from_instance = label
+
+
+UNAVAILABLE_CHOICE = "该人员已不在可调派名单中，请刷新后重新选择。"
 
 
 class VersionForm(forms.Form):
@@ -78,7 +91,7 @@ class AssignForm(VersionForm):
     def __init__(self, *args, counsellors=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = counsellors
-        self.fields["assignee"].label_from_instance = _person_label
+        label_people(self.fields["assignee"])
 
 
 class CloseForm(VersionForm):
@@ -126,7 +139,7 @@ class MemberHoursForm(HoursForm):
     def __init__(self, *args, members=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = members
-        self.fields["member"].label_from_instance = _person_label
+        label_people(self.fields["member"])
 
 
 class EditHoursForm(HoursForm, VersionForm):
@@ -167,7 +180,7 @@ class ResponderForm(UnitChoiceMixin, ResponderFields):
     def __init__(self, *args, members=None, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = members
-        self.fields["user"].label_from_instance = _person_label
+        label_people(self.fields["user"])
         self.set_units(units)
 
 
@@ -214,13 +227,19 @@ class MobiliseFilterForm(forms.Form):
 
 class DispatchForm(forms.Form):
     role = forms.ChoiceField(label="任务", choices=DispatchRole.choices, widget=forms.Select(attrs=_select))
-    responders = forms.ModelMultipleChoiceField(label="调派人员", queryset=None, widget=forms.CheckboxSelectMultiple)
+    responders = forms.ModelMultipleChoiceField(
+        label="调派人员",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": UNAVAILABLE_CHOICE, "invalid_pk_value": UNAVAILABLE_CHOICE},
+    )
 
     def __init__(self, *args, candidates=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["responders"].queryset = candidates
-        self.fields["responders"].label_from_instance = lambda r: (
-            f"{r.user.full_name}（{r.unit.name}；{'、'.join(s.get_skill_display() for s in r.skills.all())}）"
+        _responder_labels(
+            self.fields["responders"],
+            lambda r: f"{r.unit.name}；{'、'.join(s.get_skill_display() for s in r.skills.all())}",
         )
 
 
@@ -252,7 +271,12 @@ class ReasonForm(VersionForm):
 
 class ShiftForm(UnitChoiceMixin, forms.Form):
     unit = forms.ModelChoiceField(label="排班单位", queryset=OrgUnit.objects.none())
-    responder = forms.ModelChoiceField(label="值班人员", queryset=None, help_text="须具备“热线接听”技能")
+    responder = forms.ModelChoiceField(
+        label="值班人员",
+        queryset=None,
+        help_text="须具备“热线接听”技能",
+        error_messages={"invalid_choice": UNAVAILABLE_CHOICE},
+    )
     starts_at = forms.DateTimeField(label="开始时间", widget=_moment)
     ends_at = forms.DateTimeField(label="结束时间", widget=_moment)
     note = forms.CharField(label="备注", max_length=200, required=False)
@@ -261,4 +285,4 @@ class ShiftForm(UnitChoiceMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.set_units(units)
         self.fields["responder"].queryset = responders
-        self.fields["responder"].label_from_instance = lambda r: f"{r.user.full_name}（{r.unit.name}）"
+        _responder_labels(self.fields["responder"], lambda r: r.unit.name)

@@ -1,5 +1,6 @@
 from django import forms
 
+from apps.membership.selectors import label_people
 from apps.orgs.models import OrgUnit
 
 from .choices import Attendance, Body
@@ -39,7 +40,7 @@ class MeetingForm(forms.Form):
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
         self.fields["invitees"].queryset = people
-        self.fields["invitees"].label_from_instance = lambda u: u.full_name
+        label_people(self.fields["invitees"])
         if editing:
             del self.fields["unit"]
             del self.fields["body"]
@@ -113,7 +114,7 @@ class DutyReportRequestForm(forms.Form):
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
         self.fields["leader"].queryset = people
-        self.fields["leader"].label_from_instance = lambda u: u.full_name
+        label_people(self.fields["leader"])
         self.fields["meeting"].queryset = meetings
 
 

@@ -7,6 +7,7 @@ Only ``apps.governance.services`` writes these rows.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from .choices import AgendaKind, Attendance, Body, LeaveStatus, MeetingStatus
 
@@ -70,7 +71,8 @@ class Meeting(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title}（{self.starts_at:%Y-%m-%d}）"
+        # The local (Asia/Shanghai) day: a 06:48 meeting in Beijing is on the previous day in UTC.
+        return f"{self.title}（{timezone.localtime(self.starts_at):%Y-%m-%d}）"
 
 
 class AgendaItem(models.Model):

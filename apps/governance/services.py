@@ -75,13 +75,16 @@ def _require(actor, perm, obj) -> None:
 
 
 def eligible_people(unit):
-    """Active accounts of ``unit``'s association: home unit or an assignment in that tree."""
+    """Active accounts of ``unit``'s association: home unit or an assignment in that tree, minus members
+    whose membership there is revoked (or otherwise not active) and who hold no staff role there."""
     from apps.accounts.models import User
+    from apps.membership.selectors import lapsed_member_users
 
     root = association_root_path(unit)
     return (
         User.objects.filter(is_active=True)
         .filter(Q(unit__path__startswith=root) | Q(assignments__unit__path__startswith=root))
+        .exclude(pk__in=lapsed_member_users(root))
         .distinct()
     )
 

@@ -10,6 +10,7 @@ from apps.core.access import access_by_id, active_grant, can, scope
 from apps.core.forms import report_form, run_service
 from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, login_only, requires
+from apps.membership.selectors import lapsed_member_users, root_path_of
 from apps.orgs.choices import UnitKind
 from apps.orgs.models import OrgUnit
 
@@ -47,6 +48,7 @@ def _people(user):
     return (
         User.objects.filter(is_active=True)
         .filter(Q(unit__path__startswith=prefix) | Q(assignments__unit__path__startswith=prefix))
+        .exclude(pk__in=lapsed_member_users(root_path_of(prefix)))
         .distinct()
         .order_by("full_name", "id")
     )

@@ -99,6 +99,10 @@ POSITION_BODY = {
 }
 DEPARTMENT_POSITIONS = frozenset({PositionKind.DEPARTMENT_HEAD, PositionKind.DEPARTMENT_STAFF})
 COMMITTEE_POSITIONS = frozenset({PositionKind.COMMITTEE_CHAIR, PositionKind.COMMITTEE_VICE_CHAIR})
+# Positions one person holds at a time in their body or committee: 会长, 秘书长, 专业委员会主任.
+SINGLE_HOLDER_POSITIONS = frozenset(
+    {PositionKind.PRESIDENT, PositionKind.SECRETARY_GENERAL, PositionKind.COMMITTEE_CHAIR}
+)
 # 担任秘书长以上职务的成员，需在社团登记管理机关备案.
 FILED_POSITIONS = frozenset({PositionKind.PRESIDENT, PositionKind.VICE_PRESIDENT, PositionKind.SECRETARY_GENERAL})
 # 引领者: 常务理事及副秘书长以上; the handbook also names 各部门负责人 among the leaders.

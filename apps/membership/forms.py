@@ -1,6 +1,8 @@
 from django import forms
 
 from apps.clients.choices import Education, PoliticalStatus
+from apps.identity.phones import normalize_mobile
+from apps.identity.resident_id import validate_resident_id
 
 from .choices import (
     CertificateKind,
@@ -15,6 +17,9 @@ from .choices import (
 
 DATE = forms.DateInput(attrs={"type": "date"})
 CERT_SLOTS = 3
+# The dues page shows the payment and the rate form together: prefixes keep their HTML ids apart.
+PAYMENT_PREFIX = "pay"
+RATE_PREFIX = "rate"
 
 
 class ApplicationForm(forms.Form):
@@ -59,7 +64,50 @@ class ApplicationForm(forms.Form):
             )
             self.fields[f"cert{i}_scan"] = forms.FileField(label="扫描件（PDF/JPG/PNG）", required=False)
 
-    def certificates(self) -> list[dict]:
+    # Every field is checked here, with the services' own validators, so one submit shows every
+    # mistake at once; the service checks again (H-MEM-1).
+
+    def clean_id_number(self):
+        return validate_resident_id(self.cleaned_data.get("id_number")).number
+
+    def clean_phone(self):
+        return normalize_mobile(self.cleaned_data.get("phone"))
+
+    def clean_photo(self):
+        from .storage import check_photo
+
+        photo = self.cleaned_data.get("photo")
+        check_photo(photo)
+        return photo
+
+    def clean_committees(self):
+        from .services import MAX_COMMITTEES
+
+        committees = self.cleaned_data.get("committees")
+        if committees is not None and len(committees) > MAX_COMMITTEES:
+            raise forms.ValidationError("每位会员最多参加两个专业委员会。", code="too_many_committees")
+        return committees
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .services import check_certificate
+
+        data = super().clean()
+        fields_of = {
+            "certificate_kind": "kind", "certificate_number": "number", "certificate_issuer": "issuer",
+            "certificate_dates": "expires_on", "too_large": "scan", "format": "scan",
+        }  # fmt: skip
+        for i, cert in self._certificate_rows():
+            try:
+                check_certificate(cert)
+            except ValidationError as error:
+                name = f"cert{i}_{fields_of.get(error.code, 'kind')}"
+                if name not in self.errors:
+                    self.add_error(name, error)
+        return data
+
+    def _certificate_rows(self) -> list[tuple[int, dict]]:
         rows = []
         for i in range(1, CERT_SLOTS + 1):
             data = {
@@ -67,8 +115,11 @@ class ApplicationForm(forms.Form):
                 for k in ("kind", "number", "issuer", "issued_on", "expires_on", "scan")
             }
             if data["kind"] or data["number"] or data["issuer"]:
-                rows.append(data)
+                rows.append((i, data))
         return rows
+
+    def certificates(self) -> list[dict]:
+        return [data for _, data in self._certificate_rows()]
 
 
 class StatusForm(forms.Form):

@@ -83,6 +83,27 @@ def current_holders(association_unit: OrgUnit, body_kind: str, on: dt.date | Non
     return list(User.objects.filter(pk__in=users, is_active=True).order_by("id"))
 
 
+def seats_on(association_unit: OrgUnit, body_kind: str, on: dt.date) -> int:
+    """H-MEM-5: how many people sat in ``body_kind`` (the board includes the standing board) on ``on``.
+
+    Counted from the positions whose term covered that day, whatever became of the holders later
+    (a director revoked since still sat on that day).
+    """
+    kinds = BODY_INCLUDES.get(body_kind, (body_kind,))
+    return (
+        Position.objects.filter(
+            Q(term_start__lte=on),
+            Q(term_end__isnull=True) | Q(term_end__gte=on),
+            Q(ended_on__isnull=True) | Q(ended_on__gt=on),
+            association=association_unit,
+            body__kind__in=kinds,
+        )
+        .values("member_id")
+        .distinct()
+        .count()
+    )
+
+
 def is_board_member(user, association_unit: OrgUnit) -> bool:
     return (
         current_positions()
@@ -219,12 +240,31 @@ def member_by_card_token(token: str) -> Member | None:
     return Member.objects.filter(card_token=token).select_related("association").first()
 
 
+def dues_owed(due: Decimal | None, paid: Decimal | None) -> Decimal:
+    """H-MEM-3: what is still owed for one year: the year's standard for the tier minus the year's payments.
+
+    The one arithmetic behind the arrears list (``dues_status``) and the card's validity
+    (``paid_years``): a year counts as paid only when this is zero.
+    """
+    return max((due or Decimal("0")) - (paid or Decimal("0")), Decimal("0"))
+
+
 def paid_years(member: Member) -> list[int]:
-    return sorted(set(member.payments.values_list("year", flat=True)))
+    """H-MEM-3: the years with payments whose sum reaches that year's standard for the member's tier."""
+    totals = dict(member.payments.values("year").annotate(total=Sum("amount")).values_list("year", "total"))
+    if not totals:
+        return []
+    tier = tier_of(member)
+    rates = dict(
+        DuesRate.objects.filter(association_id=member.association_id, tier=tier, year__in=list(totals)).values_list(
+            "year", "amount"
+        )
+    )
+    return sorted(year for year, total in totals.items() if dues_owed(rates.get(year), total) == 0)
 
 
 def card_valid_until(member: Member) -> dt.date | None:
-    """The card is valid to the end of the last year for which dues were paid."""
+    """The card is valid to the end of the last year whose dues were paid in full."""
     years = paid_years(member)
     return dt.date(years[-1], 12, 31) if years else None
 
@@ -249,7 +289,7 @@ def dues_status(association: OrgUnit, year: int, members) -> list[dict]:
     for m in members:
         due = rates.get(tiers[m.pk], Decimal("0"))
         got = paid.get(m.pk) or Decimal("0")
-        rows.append({"member": m, "tier": tiers[m.pk], "due": due, "paid": got, "owed": max(due - got, Decimal("0"))})
+        rows.append({"member": m, "tier": tiers[m.pk], "due": due, "paid": got, "owed": dues_owed(due, got)})
     return rows
 
 
@@ -362,3 +402,64 @@ def filtered_positions(user, filters):
     if filters.get("all") != "1":
         rows = rows.filter(id__in=current_positions().values("id"))
     return rows
+
+
+# --- pick-lists of people in an association's pages (meetings, projects, assistance) -------------------
+
+
+def lapsed_member_users(root_path: str):
+    """Users whose membership of the association at ``root_path`` is not active (e.g. revoked) and who
+    hold no other (staff) role in that association: they may no longer be chosen for anything there."""
+    from apps.accounts.models import Assignment
+
+    staff = (
+        Assignment.objects.filter(unit__path__startswith=root_path).exclude(role__code=MEMBER_ROLE).values("user_id")
+    )
+    return (
+        Member.objects.filter(unit_path=root_path)
+        .exclude(status=MemberStatus.ACTIVE)
+        .exclude(user_id__in=staff)
+        .values("user_id")
+    )
+
+
+def root_path_of(path: str) -> str:
+    """The path of the tree root (the association) a unit path belongs to."""
+    return "/" + path.strip("/").split("/")[0] + "/"
+
+
+def member_numbers(user_ids) -> dict[int, str]:
+    """{user id: member number} of active memberships (the oldest one when a person is in two associations)."""
+    numbers = {}
+    rows = (
+        Member.objects.filter(user_id__in=list(user_ids), status=MemberStatus.ACTIVE)
+        .order_by("id")
+        .values_list("user_id", "number")
+    )
+    for user_id, number in rows:
+        numbers.setdefault(user_id, number)
+    return numbers
+
+
+def people_labels(users) -> dict[int, str]:
+    """{user id: label} for a pick-list: "2026-0007 林雨欣" for an active member (the dues form's
+    label), else the name with the person's unit ("林雨欣（会员工作部）"), so equal names differ."""
+    users = list(users or [])
+    numbers = member_numbers([u.pk for u in users])
+    unit_names = dict(OrgUnit.objects.filter(pk__in={u.unit_id for u in users if u.unit_id}).values_list("id", "name"))
+    labels = {}
+    for user in users:
+        if user.pk in numbers:
+            labels[user.pk] = f"{numbers[user.pk]} {user.full_name}"
+        elif user.unit_id in unit_names:
+            labels[user.pk] = f"{user.full_name}（{unit_names[user.unit_id]}）"
+        else:
+            labels[user.pk] = user.full_name
+    return labels
+
+
+def label_people(field, queryset=None) -> None:
+    """Give a ModelChoiceField / ModelMultipleChoiceField of users the ``people_labels`` labels."""
+    queryset = field.queryset if queryset is None else queryset
+    labels = people_labels(queryset) if queryset is not None else {}
+    field.label_from_instance = lambda user: labels.get(user.pk) or user.full_name

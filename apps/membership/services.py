@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from apps.accounts.models import Assignment, Role, User
@@ -36,6 +36,7 @@ from .choices import (
     LICENSED_KINDS,
     MEMBER_ROLE,
     POSITION_BODY,
+    SINGLE_HOLDER_POSITIONS,
     AdmissionRoute,
     ApplicationStatus,
     BodyKind,
@@ -191,8 +192,20 @@ def do_submit_application(
         )
     if pending:
         raise ValidationError("您在本协会已有一份正在办理的申请，请用申请编号查询进度。", code="duplicate")
-    if Member.objects.search_exact("id_number", clean["id_number"]).filter(association=association).exists():
+    previous = (
+        Member.objects.search_exact("id_number", clean["id_number"])
+        .filter(association=association)
+        .order_by("-id")
+        .first()
+    )
+    if previous is not None and previous.status == MemberStatus.ACTIVE:
         raise ValidationError("您已是本协会会员，无需重复申请。", code="already_member")
+    if previous is not None:
+        when = f"已于 {previous.revoked_on:%Y-%m-%d} " if previous.revoked_on else "已"
+        raise ValidationError(
+            f"您在本协会的会员资格{when}被撤销，不能在线重新申请。如需重新入会，请与协会秘书处（会员工作部）联系办理。",
+            code="revoked_member",
+        )
     secret = secrets.token_urlsafe(9)
     now = _now()
     application = Application(
@@ -643,6 +656,10 @@ def do_record_payment(
     year, amount = check_year(year), check_amount(amount)
     if amount <= 0:
         raise ValidationError("缴费金额须大于 0。", code="amount")
+    if year < member.joined_on.year:
+        raise ValidationError(
+            f"该会员于 {member.joined_on:%Y-%m-%d} 入会，不能登记入会前（{year} 年）的会费。", code="before_joined"
+        )
     if method not in DuesMethod.values:
         raise ValidationError("请选择缴费方式。", code="method")
     if paid_on is None or paid_on > selectors.today():
@@ -717,6 +734,11 @@ def do_appoint(
         raise ValidationError("只有秘书长及以上职务需要登记管理机关备案。", code="filing_not_needed")
     if bool(filing_date) != bool(filing_number):
         raise ValidationError("备案日期与备案文号须同时填写。", code="filing_pair")
+    # One appointment at a time per association: lock the association row, as member numbering does.
+    OrgUnit.objects.select_for_update().filter(pk=member.association_id).first()
+    check_no_overlapping_position(
+        member=member, kind=kind, body=body, unit=unit, term_start=term_start, term_end=term_end
+    )
     position = Position.objects.create(
         association=member.association,
         unit_path=member.unit_path,
@@ -731,6 +753,44 @@ def do_appoint(
     )
     log_change(actor, position, {}, snapshot(position), purpose="任命职务")
     return position
+
+
+def _overlapping(positions, term_start: dt.date, term_end: dt.date | None):
+    """Positions whose term (to ``term_end``, or to the day before an early ``ended_on``) meets [start, end]."""
+    rows = positions.filter(Q(term_end__isnull=True) | Q(term_end__gte=term_start)).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=term_start)
+    )
+    if term_end is not None:
+        rows = rows.filter(term_start__lte=term_end)
+    return rows
+
+
+def check_no_overlapping_position(
+    *, member: Member, kind: str, body: Body | None, unit: OrgUnit | None, term_start: dt.date, term_end
+) -> None:
+    """H-ORG-4: no second appointment of the same person to the same position in the same body or unit
+    for an overlapping term, and no second holder of a single-holder position (会长, 秘书长, 专委会主任)."""
+    same_place = Position.objects.filter(association_id=member.association_id, kind=kind, body=body, unit=unit)
+    label = PositionKind(kind).label
+    place = body.name if body is not None else (unit.name if unit is not None else "")
+    if _overlapping(same_place.filter(member=member), term_start, term_end).exists():
+        raise ValidationError(
+            f"{member.name}已在{place}担任{label}，任期与本次任命重叠，不能重复任命。", code="duplicate_position"
+        )
+    if kind in SINGLE_HOLDER_POSITIONS:
+        holder = (
+            _overlapping(same_place.exclude(member=member), term_start, term_end)
+            .select_related("member")
+            .order_by("term_start")
+            .first()
+        )
+        if holder is not None:
+            end = f"{holder.term_end:%Y-%m-%d}" if holder.term_end else "未定"
+            raise ValidationError(
+                f"{place}的{label}只能由一人担任：{holder.member.number} {holder.member.name}"
+                f"的任期（{holder.term_start:%Y-%m-%d} 至 {end}）与本次任命重叠，请先登记其卸任。",
+                code="single_holder",
+            )
 
 
 @transaction.atomic
@@ -885,9 +945,20 @@ def do_revoke_membership(
         raise ValidationError("请填写情况说明。", code="detail")
     if meeting_date is None or meeting_date > selectors.today():
         raise ValidationError("表决日期不能晚于今天。", code="meeting_date")
+    if meeting_date < member.joined_on:
+        raise ValidationError(
+            f"表决日期不能早于该会员的入会日期（{member.joined_on:%Y-%m-%d}）。", code="meeting_date_before_joined"
+        )
     counts = [votes_for, votes_against, votes_abstain]
     if any(c is None or int(c) < 0 for c in counts):
         raise ValidationError("票数须为非负整数。", code="votes")
+    seats = selectors.seats_on(member.association, body.kind, meeting_date)
+    if sum(int(c) for c in counts) > seats:
+        raise ValidationError(
+            f"{meeting_date:%Y-%m-%d}{body.name}共有现任成员 {seats} 人，"
+            f"同意、反对、弃权票合计（{sum(int(c) for c in counts)}）不能超过 {seats}。",
+            code="votes_exceed_seats",
+        )
     if not vote_passes(*(int(c) for c in counts)):
         raise ValidationError("表决未获半数以上同意，不能撤销会员资格。", code="vote_failed")
     revocation = Revocation.objects.create(

@@ -38,14 +38,24 @@ from .models import (
 from .pdf import CARD_TIER, membership_card_pdf
 from .storage import content_type_of
 
-APPLY_LIMIT = (5, 3600)  # submissions per IP per hour
+APPLY_LIMIT = (5, 3600)  # accepted submissions per IP per hour
+APPLY_FAILED_LIMIT = (60, 3600)  # refused submissions (typos being fixed) per IP per hour
 STATUS_LIMIT = (20, 600)  # status look-ups per IP per 10 minutes
+
+
+def _rate_key(request, bucket: str) -> str:
+    return f"membership:{bucket}:{client_ip(request) or 'unknown'}"
+
+
+def _rate_used(request, bucket: str) -> int:
+    """How much of a fixed window ``bucket`` this client IP has used (without counting this request)."""
+    return cache.get(_rate_key(request, bucket)) or 0
 
 
 def _rate_limited(request, bucket: str, limit: tuple[int, int]) -> bool:
     """A fixed-window counter per client IP in the cache (Redis in production)."""
     count, window = limit
-    key = f"membership:{bucket}:{client_ip(request) or 'unknown'}"
+    key = _rate_key(request, bucket)
     cache.add(key, 0, window)
     try:
         used = cache.incr(key)
@@ -109,9 +119,16 @@ def apply(request, association_id):
     committees = selectors.committees_of(association)
     form = forms.ApplicationForm(request.POST or None, request.FILES or None, committees=committees)
     if request.method == "POST":
-        if _rate_limited(request, "apply", APPLY_LIMIT):
+        # Only accepted applications count against the 5-an-hour limit; refused ones (a person fixing
+        # typos) have their own, much higher limit, so scripted floods are still stopped.
+        if (
+            _rate_used(request, "apply") >= APPLY_LIMIT[0]
+            or _rate_used(request, "apply-failed") >= (APPLY_FAILED_LIMIT[0])
+        ):
             form.add_error(None, "提交过于频繁，请一小时后再试。")
-        elif form.is_valid():
+        elif not form.is_valid():
+            _rate_limited(request, "apply-failed", APPLY_FAILED_LIMIT)
+        else:
             data = dict(form.cleaned_data)
             result = run_service(
                 form,
@@ -123,7 +140,10 @@ def apply(request, association_id):
                     committees=data.get("committees"),
                 ),
             )
-            if result:
+            if not result:
+                _rate_limited(request, "apply-failed", APPLY_FAILED_LIMIT)
+            else:
+                _rate_limited(request, "apply", APPLY_LIMIT)
                 application, secret = result
                 return render(
                     request,
@@ -578,8 +598,10 @@ def dues(request):
         "payments": payments,
         "rates": selectors.rates_for(association, year) if association else {},
         "tiers": Tier.choices,
-        "payment_form": forms.PaymentForm(members=members, initial={"year": year, "paid_on": selectors.today()}),
-        "rate_form": forms.RateForm(initial={"year": year}),
+        "payment_form": forms.PaymentForm(
+            members=members, initial={"year": year, "paid_on": selectors.today()}, prefix=forms.PAYMENT_PREFIX
+        ),
+        "rate_form": forms.RateForm(initial={"year": year}, prefix=forms.RATE_PREFIX),
     }
     context["rate_rows"] = [(label, context["rates"].get(value)) for value, label in Tier.choices]
     return render(request, "membership/dues.html", context)
@@ -589,8 +611,10 @@ def dues(request):
 @require_POST
 def dues_pay(request):
     members = _members(request.user, Perm.DUES_MANAGE)
-    access_by_id(members, request.POST.get("member"), request.user, Perm.DUES_MANAGE)  # 404 outside scope
-    form = forms.PaymentForm(request.POST, members=members)
+    access_by_id(
+        members, request.POST.get(f"{forms.PAYMENT_PREFIX}-member"), request.user, Perm.DUES_MANAGE
+    )  # 404 outside scope
+    form = forms.PaymentForm(request.POST, members=members, prefix=forms.PAYMENT_PREFIX)
     if form.is_valid():
         data = form.cleaned_data
         run_service(
@@ -606,13 +630,13 @@ def dues_pay(request):
             ),
         )
     report_form(request, form, "会费已登记入台帐。")
-    return redirect(reverse("membership:dues") + f"?year={request.POST.get('year', '')}")
+    return redirect(reverse("membership:dues") + f"?year={request.POST.get(f'{forms.PAYMENT_PREFIX}-year', '')}")
 
 
 @requires(Perm.DUES_MANAGE)
 @require_POST
 def dues_rate(request):
-    form = forms.RateForm(request.POST)
+    form = forms.RateForm(request.POST, prefix=forms.RATE_PREFIX)
     association = access_by_id(
         OrgUnit.objects.all(),
         request.POST.get("association"),
@@ -628,7 +652,7 @@ def dues_rate(request):
             ),
         )
     report_form(request, form, "会费标准已保存。")
-    return redirect(reverse("membership:dues") + f"?year={request.POST.get('year', '')}")
+    return redirect(reverse("membership:dues") + f"?year={request.POST.get(f'{forms.RATE_PREFIX}-year', '')}")
 
 
 @requires(Perm.DUES_MANAGE)

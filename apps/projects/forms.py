@@ -1,5 +1,6 @@
 from django import forms
 
+from apps.membership.selectors import label_people
 from apps.orgs.models import OrgUnit
 
 from .choices import ProjectKind, QualityResult, ReportRecipient
@@ -36,7 +37,7 @@ class ProjectForm(forms.Form):
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
         self.fields["manager"].queryset = people
-        self.fields["manager"].label_from_instance = lambda u: u.full_name
+        label_people(self.fields["manager"])
         if editing:
             for name in ("unit", "kind", "budget"):
                 del self.fields[name]
@@ -109,7 +110,7 @@ class QualityCheckForm(forms.Form):
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["checker"].queryset = people
-        self.fields["checker"].label_from_instance = lambda u: u.full_name
+        label_people(self.fields["checker"])
 
 
 class DocumentForm(forms.Form):

@@ -97,12 +97,15 @@ def _require_open(project: Project) -> None:
 
 
 def check_manager(unit, manager):
-    """The manager is an active account of the same association as the owning unit."""
+    """The manager is an active account of the same association as the owning unit — not a member whose
+    membership there was revoked (unless they also hold a staff role there)."""
     from apps.accounts.models import User
+    from apps.membership.selectors import lapsed_member_users
 
     root = "/" + unit.path.strip("/").split("/")[0] + "/"
     in_tree = Q(unit__path__startswith=root) | Q(assignments__unit__path__startswith=root)
-    if manager is None or not User.objects.filter(in_tree, pk=manager.pk, is_active=True).exists():
+    people = User.objects.filter(in_tree, is_active=True).exclude(pk__in=lapsed_member_users(root))
+    if manager is None or not people.filter(pk=manager.pk).exists():
         raise ValidationError("项目负责人或检查人须是本协会在册的人员。", code="manager")
     return manager
 
@@ -286,6 +289,8 @@ def do_record_expense(
     spent_on = check_date(spent_on, "支出日期")
     if spent_on > today():
         raise ValidationError("支出日期不能晚于今天。", code="future")
+    if spent_on < project.start_date:
+        raise ValidationError(f"支出日期不能早于项目开始日期（{project.start_date:%Y-%m-%d}）。", code="before_start")
     description = check_text(description, "用途", max_length=200)
     approval_reason = check_text(approval_reason, "超预算理由", max_length=500, required=False)
     remaining = line.amount - spent_on_line(line)

@@ -145,12 +145,12 @@ def pk_of(factory):
 
 def payment_body(world, unit):
     return {
-        "member": member_in(world, unit).pk,
-        "year": 2026,
-        "amount": "100",
-        "paid_on": "2026-01-02",
-        "method": "cash",
-        "receipt_number": f"MX-{unit.pk}",
+        "pay-member": member_in(world, unit).pk,
+        "pay-year": 2026,
+        "pay-amount": "100",
+        "pay-paid_on": "2026-01-02",
+        "pay-method": "cash",
+        "pay-receipt_number": f"MX-{unit.pk}",
     }
 
 
@@ -195,7 +195,9 @@ TARGETS: dict = {
     # dues
     "membership:dues": Target(),
     "membership:dues-pay": Target(body=payment_body),
-    "membership:dues-rate": Target(body=lambda w, u: {"association": u.pk, "year": 2026, "tier": "participant"}),
+    "membership:dues-rate": Target(
+        body=lambda w, u: {"association": u.pk, "rate-year": 2026, "rate-tier": "participant"}
+    ),
     "membership:dues-arrears": Target(),
     # bodies and positions
     "membership:position-list": Target(),
