@@ -31,9 +31,13 @@ def test_forbidden_page_is_chinese_and_tells_a_person_with_two_posts_to_switch(t
     assert page.status_code == 403
     text = page.content.decode()
     assert "您没有权限访问此页面" in text and "心理咨询师" in text and "Forbidden" not in text
-    assert "岗位下拉框" not in text
+    assert "换岗位并重新打开" not in text
     Assignment.objects.create(user=counsellor_a, unit=tree.c2, role=Role.objects.get(code="member"))
-    assert "请在页面顶部的岗位下拉框中切换" in logged_in(counsellor_a).get("/audit/").content.decode()
+    http = logged_in(counsellor_a)
+    assert "换岗位并重新打开" in http.get("/audit/").content.decode()
+    other = Assignment.objects.get(user=counsellor_a, unit=tree.c2)
+    switched = http.post("/accounts/switch/", {"assignment": other.pk, "next": "/audit/"})
+    assert switched.status_code == 302 and switched["Location"] == "/audit/"
 
 
 def test_missing_page_is_chinese_for_staff_and_public(tree, counsellor_a):
