@@ -268,7 +268,8 @@ def mobilisation_candidates(user, event, starts_at, ends_at, *, committee=None, 
 
     Kept: responders in the event's association and the user's scope, marked available, whose
     weekly period covers the start (Asia/Shanghai), optionally of one committee and with one skill.
-    Left out: anyone already dispatched or on hotline duty at an overlapping time.
+    Left out: anyone already dispatched or on hotline duty at an overlapping time, and anyone whose
+    membership lapsed (revoked) or whose account is closed.
     """
     local = starts_at.astimezone(SHANGHAI)
     rows = visible_responders(user, Perm.CRISIS_MANAGE).filter(
@@ -278,6 +279,9 @@ def mobilisation_candidates(user, event, starts_at, ends_at, *, committee=None, 
         available_from__lte=local.time(),
         available_to__gte=local.time(),
     )
+    from apps.membership.selectors import lapsed_member_users, root_path_of
+
+    rows = rows.filter(user__is_active=True).exclude(user_id__in=lapsed_member_users(root_path_of(event.unit_path)))
     if committee is not None:
         rows = rows.filter(unit=committee)
     if skill:

@@ -753,13 +753,18 @@ def do_dispatch(*, actor, event: StressEvent, responders, role: str, starts_at, 
     ids = sorted({r.pk for r in responders or []})
     if not ids:
         raise ValidationError("请至少选择一名援助人员。", code="responders")
+    from apps.membership.selectors import lapsed_member_users, root_path_of
+
     locked = list(Responder.objects.select_for_update().filter(pk__in=ids).select_related("user").order_by("pk"))
     busy = busy_between(ids, starts_at, ends_at)
+    lapsed = set(lapsed_member_users(root_path_of(event.unit_path)).values_list("user_id", flat=True))
     rows = []
     for responder in locked:
         name = responder.user.full_name
         if not responder.unit_path.startswith(event.unit_path):
             raise ValidationError(f"{name}不属于负责该事件的单位，不能调派。", code="scope")
+        if responder.user_id in lapsed or not responder.user.is_active:
+            raise ValidationError(f"{name}已不是本协会在册会员，不能调派。", code="lapsed")
         if not available_at(responder, starts_at):
             raise ValidationError(f"{name}在该时段不可调派（状态或可调派时段不符）。", code="unavailable")
         if responder.pk in busy:

@@ -44,3 +44,25 @@ def test_responder_choices_carry_the_member_number(assoc, roster, event):  # noq
     labels = {value.value: label for value, label in form.fields["responders"].choices}
     assert labels[chen.pk].startswith(f"{member.number} 危机会员小陈（危机干预专委会；")
     assert labels[roster["zhou"].pk].startswith("危机会员小周（危机干预专委会；")
+
+
+def test_a_revoked_member_is_not_mobilised(assoc, roster, event):  # noqa: F811
+    """H-SVC-3, H-MEM-6: a responder whose membership was revoked leaves the candidate list and cannot be dispatched."""
+    from django.core.exceptions import ValidationError
+
+    from apps.assistance import selectors, services
+    from apps.membership.models import Member
+
+    chen = roster["chen"]
+    member = membership.do_create_member(
+        actor=None, association=assoc.root, user=chen.user, name=chen.user.full_name, joined_on=dt.date(2026, 1, 5)
+    )
+    start, end = window()
+    assert chen in selectors.mobilisation_candidates(assoc.secretariat, event, start, end)
+    Member.objects.filter(pk=member.pk).update(status="revoked")
+    assert chen not in selectors.mobilisation_candidates(assoc.secretariat, event, start, end)
+    with pytest.raises(ValidationError, match="已不是本协会在册会员"):
+        services.do_dispatch(
+            actor=assoc.secretariat, event=event, responders=[chen], role="leader", starts_at=start, ends_at=end
+        )
+    assert not Dispatch.objects.exists()
