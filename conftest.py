@@ -20,6 +20,23 @@ from apps.orgs.services import do_create_unit
 
 PASSWORD = "Xinyuan-Test-2026!"  # noqa: S105 - test fixture
 
+# Tests that take tens of seconds each. Run first, so the two xdist workers share them and the short
+# tests fill in around them; collected last (tests/ sorts after apps/), they left one worker alone for
+# minutes at the end of each run.
+SLOW_FIRST = (
+    "tests/e2e/",
+    "tests/test_authorization_matrix.py",
+    "tests/test_smoke_demo.py",
+    "apps/audit/tests/test_verify.py",
+    "apps/alerts/tests/test_state_machine.py",
+    "apps/alerts/tests/test_demo.py",
+    "apps/assistance/tests/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: order kept within each group
+
 
 class Tree:
     def __init__(self):
