@@ -83,6 +83,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: rate-limit counters (per IP, all tests share 127.0.0.1) and
+    cached lookups of one test must not refuse or serve another test in the same worker."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def make_user(username: str, unit, role_code: str | None = None, **extra) -> User:
     """Create an active user with home ``unit`` and, if given, ``role_code`` at that unit."""
     user = User.objects.create_user(
