@@ -5,14 +5,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
-from huey.contrib.djhuey import HUEY
 
 from apps.clients.models import Client, Guardian
 from apps.clients.services import do_register_minor_aware
 from apps.core.scoping import unscoped
 from apps.screening import importer, services
 from apps.screening.models import ImportBatch, ScreeningRecord
-from conftest import make_user
 
 from .factories import person_row, workbook_bytes
 
@@ -21,18 +19,7 @@ GUARDIAN = {"name": "李母", "relationship": "母亲", "phone": "13700137000", 
 SCREENING = {"screened_on": dt.date(2026, 3, 5), "source": "routine", "risk_level": "low", "finding": ""}
 
 
-@pytest.fixture(autouse=True)
-def huey_immediate(settings, tmp_path):
-    settings.SCREENING_UPLOAD_DIR = str(tmp_path / "uploads")
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = previous
-
-
-@pytest.fixture
-def worker(tree):
-    return make_user("worker", tree.c1, "community_worker", full_name="社区专干")
+pytestmark = pytest.mark.usefixtures("immediate_imports")
 
 
 def counts():

@@ -7,7 +7,6 @@ import time
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client as HttpClient
-from huey.contrib.djhuey import HUEY
 from python_calamine import CalamineWorkbook
 
 from apps.audit.models import AuditEntry
@@ -17,23 +16,10 @@ from apps.core.scoping import unscoped
 from apps.screening import importer, services
 from apps.screening.importer import TEMPLATE_HEADERS
 from apps.screening.models import ImportBatch, ScreeningRecord
-from conftest import make_user
 
 from .factories import id_number, people, person_row, workbook_bytes
 
-
-@pytest.fixture(autouse=True)
-def huey_immediate(settings, tmp_path):
-    settings.SCREENING_UPLOAD_DIR = str(tmp_path / "uploads")
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = previous
-
-
-@pytest.fixture
-def worker(tree):
-    return make_user("worker", tree.c1, "community_worker", full_name="社区专干")
+pytestmark = pytest.mark.usefixtures("immediate_imports")
 
 
 def login(user) -> HttpClient:
