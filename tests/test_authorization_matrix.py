@@ -133,6 +133,7 @@ TARGETS: dict[str, Target] = {
     "orgs:unit-reactivate": Target(unit_pk),
     "set_language": Target(),
     "healthz": Target(),
+    "favicon": Target(),
     # API
     "api-root": Target(),
     "api-schema": Target(),

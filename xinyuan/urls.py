@@ -78,6 +78,7 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/setlang/", core_views.set_language_view, name="set_language"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("outreach/", include("apps.outreach.urls")),
     path("screening/", include("apps.screening.urls")),
     path("appointments/", include("apps.appointments.urls")),

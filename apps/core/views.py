@@ -1,5 +1,6 @@
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.i18n import set_language
 
@@ -22,3 +23,9 @@ def home(request):
 def healthz(request):
     """For the reverse proxy and monitoring: answers without touching client data."""
     return JsonResponse({"status": "ok"})
+
+
+@public
+def favicon(request):
+    """Browsers ask for /favicon.ico before they read a page's <link rel="icon">."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))
