@@ -3,6 +3,10 @@
 The Excel layout (docs/assessments.md) has sheets 量表 (key–value rows), 选项, 条目, 分段 and optional
 危急条目 and 因子, each with a header row. Reading only reshapes; all rules live in the engine, so a
 workbook and a JSON file are refused for the same reasons with the same Chinese messages.
+
+An Excel upload is read like every spreadsheet upload (issue 12, ``apps.core.uploads``): the zip
+container is checked first, then the workbook is read in a child process under the memory and time
+limits, refusing formula cells (with their sheet and cell) and sheets over the row cap.
 """
 
 import io
@@ -10,6 +14,8 @@ import json
 
 from django.core.exceptions import ValidationError
 from python_calamine import CalamineError, CalamineWorkbook
+
+from apps.core import uploads
 
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -40,7 +46,7 @@ def read_definition_file(name: str, content: bytes) -> dict:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValidationError("JSON 文件无法解析，请检查格式（UTF-8 编码）。", code="bad_json") from exc
     if lower.endswith((".xlsx", ".xls")):
-        return read_workbook(content)
+        return read_workbook_limited(content)
     raise ValidationError("只支持 .json 或 .xlsx 文件。", code="bad_type")
 
 
@@ -59,6 +65,23 @@ def _rows(workbook, sheet: str, required: bool = True) -> list[list[str]]:
         return []
     rows = [[_cell(v) for v in row] for row in workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)]
     return [row for row in rows[1:] if any(row)]  # first row is the header
+
+
+def read_workbook_limited(content: bytes) -> dict:
+    """``read_workbook`` behind the upload defences: zip check, then a child process under the limits."""
+    max_rows = uploads.limit("UPLOAD_MAX_ROWS")
+    if content[:4] == b"PK\x03\x04":  # .xlsx (a zip), whatever the name says
+        uploads.check_zip(content)
+        return uploads.run_limited(_read_checked_workbook, content, max_rows)
+    return uploads.run_limited(read_workbook, content)  # legacy .xls: no zip, still memory- and time-limited
+
+
+def _read_checked_workbook(content: bytes, max_rows: int) -> dict:
+    """In the child: refuse formula cells (calamine would read their cached results) and oversized sheets."""
+    refs = uploads.workbook_formulas(content, max_rows=max_rows)
+    if refs:
+        raise ValidationError(uploads.formula_message(refs, len(refs)), code="formula")
+    return read_workbook(content)
 
 
 def read_workbook(content: bytes) -> dict:

@@ -101,7 +101,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def retrieve(self, request, pk=None):
         batch = access_by_id(ImportBatch.objects.all(), pk, request.user, Perm.SCREENING_MANAGE)
-        return Response(ImportBatchSerializer(batch).data)
+        return Response(ImportBatchSerializer(services.expire_if_stale(batch)).data)
 
     def create(self, request):
         data = validated(UploadSerializer, request)

@@ -29,13 +29,13 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
-from python_calamine import CalamineError, CalamineWorkbook
 
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_event
 from apps.clients.choices import Gender
 from apps.clients.models import Client, ServiceTargetCategory
 from apps.clients.services import GUARDIAN_REQUIRED_BELOW, age_on
+from apps.core import uploads
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
 from apps.identity import names as identity_names
@@ -49,7 +49,7 @@ from apps.vault.normalizers import normalize_text
 from .choices import ImportStatus, RiskLevel, ScreeningSource
 from .models import ImportBatch, ScreeningRecord
 from .selectors import match_digests, screened_pairs
-from .services import FINDING_LIMIT, MAX_ROWS, batch_path
+from .services import FINDING_LIMIT, batch_path, is_finished, max_rows, stale_message
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,13 @@ ADDRESS_LIMIT = 200
 
 
 class ImportFailed(Exception):
-    """The file as a whole cannot be imported (unreadable, too many rows, missing columns)."""
+    """The file as a whole cannot be imported (unreadable, too many rows, missing columns).
+
+    ``errors`` are report lines (row, column, message) naming the cells or columns concerned."""
+
+    def __init__(self, message: str, errors: list[dict] | None = None):
+        super().__init__(message)
+        self.errors = errors or []
 
 
 @dataclass
@@ -214,37 +220,95 @@ def _first_message(exc: ValidationError) -> str:
     return exc.messages[0] if exc.messages else "格式不正确。"
 
 
+def _cell_error(ref: str, message: str) -> dict:
+    """A report line for the cell ``ref`` ("B3"), or for a row when the file gave no reference."""
+    parts = uploads.REF_PARTS.match(ref)
+    if not parts:
+        return error(0, "", message)
+    return error(int(parts.group(2)), f"{parts.group(1)} 列", message)
+
+
 def read_sheet(path) -> list[list]:
-    """The first sheet's cells from A1, or ImportFailed with a Chinese reason."""
+    """The first sheet's cells from A1 (``read_sheet_facts`` without the facts), or ImportFailed."""
+    return read_sheet_facts(path)["cells"]
+
+
+def read_sheet_facts(path) -> dict:
+    """The first sheet, read by ``apps.core.uploads.read_xlsx_sheet`` in a child process under the upload
+    limits: ``cells`` (rows from A1) and ``merged`` (ranges such as "J1:K1"). ImportFailed with a
+    Chinese reason for a hostile or broken file (zip limits, row cap, memory, time) and for formula cells."""
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        if sheet.height > MAX_ROWS + 1:
-            raise ImportFailed(
-                f"文件有 {sheet.height - 1} 行数据，超过单次导入上限 {MAX_ROWS:,} 行，请拆分后分别导入。"
-            )
-        return sheet.to_python(skip_empty_area=False)
-    except (CalamineError, ValueError, OSError) as exc:
-        logger.info("unreadable screening upload: %s", type(exc).__name__)
-        raise ImportFailed("无法读取该文件，请确认是用模板填写的 .xlsx 文件。") from None
+        uploads.check_zip(path)
+        facts = uploads.run_limited(uploads.read_xlsx_sheet, str(path), 0, max_rows(), 1)
+    except ValidationError as exc:
+        logger.info("screening upload refused: %s", exc.code)
+        raise ImportFailed(_first_message(exc)) from None
+    if facts["formula_count"]:
+        errors = [
+            _cell_error(ref, f"{ref} 是公式单元格，导入不接受公式，请改为直接填写的值。") for ref in facts["formulas"]
+        ]
+        raise ImportFailed(uploads.formula_message(facts["formulas"], facts["formula_count"]), errors)
+    return facts
 
 
-def map_headers(header_row: list) -> dict[str, int]:
-    """{column key: index}; ImportFailed naming missing required columns or unknown duplicates."""
+def _merged_header_starts(merged) -> dict[int, int]:
+    """{column index: index of the first column of its merged range} for the columns a merge of
+    the header row hides (every column of the range but its first)."""
+    hidden = {}
+    for ref in merged:
+        first, _, last = ref.partition(":")
+        start, end = uploads.REF_PARTS.match(first), uploads.REF_PARTS.match(last or first)
+        if not (start and end) or int(start.group(2)) > 1:
+            continue  # a merge below the header is a data matter; only a merged header hides a column
+        left = uploads.column_number(start.group(1)) - 1
+        for index in range(left + 1, uploads.column_number(end.group(1))):
+            hidden[index] = left
+    return hidden
+
+
+def map_headers(cells: list[list], merged=()) -> dict[str, int]:
+    """{column key: index} of the header row ``cells[0]``.
+
+    ImportFailed, with one report line per column letter, for: a column whose header is not one of
+    the template's, a column hidden by a merged header cell, a column holding data under an empty
+    header, a header used twice, a missing required column. Nothing is silently dropped."""
+    header_row = cells[0]
     by_header = {header: key for key, header, _ in COLUMNS}
+    hidden = _merged_header_starts(merged)
+    width = max(map(len, cells), default=0)
     found: dict[str, int] = {}
-    for index, cell in enumerate(header_row):
+    problems: list[tuple[str, str]] = []  # (column letter, message)
+    for index in range(width):
+        letter = uploads.column_letter(index + 1)
+        cell = header_row[index] if index < len(header_row) else None
         text = _text(cell).replace("*", "").replace("＊", "").replace(" ", "").replace("\u3000", "")
+        if index in hidden:
+            left = uploads.column_letter(hidden[index] + 1)
+            problems.append((letter, f"{letter} 列的表头与 {left} 列合并，不是模板中的列：请取消合并并删除该列。"))
+            continue
+        if not text:
+            if any(index < len(row) and _text(row[index]) for row in cells[1:]):
+                problems.append((letter, f"{letter} 列有内容但没有表头，不是模板中的列：请删除该列。"))
+            continue
         key = by_header.get(text)
         if key is None:
-            continue
-        if key in found:
-            raise ImportFailed(f"表头中“{text}”出现了两次，请只保留一列。")
-        found[key] = index
+            problems.append((letter, f"{letter} 列的表头不是模板中的列：请删除该列，或改用下载的模板。"))
+        elif key in found:
+            first = uploads.column_letter(found[key] + 1)
+            problems.append((letter, f"{letter} 列的表头与 {first} 列相同（“{text}”出现了两次），请只保留一列。"))
+        else:
+            found[key] = index
     missing = [header for key, header, required in COLUMNS if required and key not in found]
+    if not problems and not missing:
+        return found
+    parts = []
+    if problems:
+        letters = "、".join(letter for letter, _ in problems[:20])
+        parts.append(f"表头中有模板以外或重复的列：{letters} 列，整个文件未导入。请删除这些列（或取消表头合并）")
     if missing:
-        raise ImportFailed(f"缺少必填列：{'、'.join(missing)}。请使用下载的模板，不要修改第一行表头。")
-    return found
+        parts.append(f"缺少必填列：{'、'.join(missing)}")
+    message = "；".join(parts) + "。请使用下载的模板，不要修改第一行表头。"
+    raise ImportFailed(message, [error(1, f"{letter} 列", text) for letter, text in problems])
 
 
 class Validator:
@@ -665,11 +729,14 @@ class Progress:
         if self.side is not None:
             with self.side.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {ImportBatch._meta.db_table} SET processed_rows = %s, status = %s WHERE id = %s",  # noqa: S608 - the model's own table name; values are parameters
-                    [processed, status, self.batch.pk],
+                    f"UPDATE {ImportBatch._meta.db_table} SET processed_rows = %s, status = %s WHERE id = %s AND status <> %s",  # noqa: S608, E501 - the model's own table name; values are parameters
+                    [processed, status, self.batch.pk, ImportStatus.FAILED],
                 )
         elif not connections["default"].in_atomic_block:
-            ImportBatch.objects.filter(pk=self.batch.pk).update(processed_rows=processed, status=status)
+            # A batch the stale check has failed (services.fail_stale_batches) stays failed.
+            ImportBatch.objects.filter(pk=self.batch.pk).exclude(status=ImportStatus.FAILED).update(
+                processed_rows=processed, status=status
+            )
 
     def close(self):
         if self.side is not None:
@@ -709,16 +776,17 @@ def _data_rows(cells: list[list], columns: dict[str, int]) -> tuple[list[list], 
 
 
 def validate_file(batch: ImportBatch, progress: Progress) -> tuple[Table, list[dict]]:
-    cells = read_sheet(batch_path(batch))
+    facts = read_sheet_facts(batch_path(batch))
+    cells = facts.pop("cells")
     if not cells:
         raise ImportFailed("文件是空的：第一行应为表头，从第二行起每行一人。")
-    columns = map_headers(cells[0])
+    columns = map_headers(cells, facts["merged"])
     rows, numbers = _data_rows(cells, columns)
     del cells
     if not rows:
         raise ImportFailed("文件中没有数据行：请从第二行起每行填写一人。")
-    if len(rows) > MAX_ROWS:
-        raise ImportFailed(f"文件有 {len(rows)} 行数据，超过单次导入上限 {MAX_ROWS:,} 行，请拆分后分别导入。")
+    if len(rows) > max_rows():
+        raise ImportFailed(f"文件有 {len(rows)} 行数据，超过单次导入上限 {max_rows():,} 行，请拆分后分别导入。")
     batch.total_rows = len(rows)
     ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.total_rows)
     validator = Validator(columns, timezone.localdate())
@@ -799,6 +867,11 @@ def write_rows(batch: ImportBatch, table: Table, progress: Progress, *, use_copy
             _write_copy(batch, table, new, linked, initials, progress, done)
         else:
             _write_orm(batch, table, new, linked, initials, progress, done)
+        # The stale check may have failed the batch meanwhile: then roll everything back. Locking the row
+        # makes a later stale check wait for this commit and then find the batch done.
+        current = ImportBatch.objects.select_for_update().filter(pk=batch.pk).values_list("status", flat=True)
+        if current.first() == ImportStatus.FAILED:
+            raise ImportFailed(stale_message())
         batch.status = ImportStatus.DONE
         batch.processed_rows = len(table)
         batch.created_clients = len(new)
@@ -1041,10 +1114,15 @@ def _fail(batch: ImportBatch, message: str, errors: list[dict] | None = None) ->
 
 
 def process_batch(batch_id: int) -> ImportBatch:
-    """Run one queued import to the end; the stored file is deleted whatever happens."""
+    """Run one queued import to the end; the stored file is deleted whatever happens.
+
+    The file is parsed in a child process under the upload limits (``read_sheet_facts``), so a hostile
+    file fails this batch with a Chinese message and the worker goes on with the next import."""
     with unscoped("background import of a batch whose uploader was authorised at upload"):
         batch = ImportBatch.objects.select_related("unit", "uploaded_by").get(pk=batch_id)
         if batch.status != ImportStatus.QUEUED:
+            if is_finished(batch):  # failed by the stale check while queued, or run twice
+                batch_path(batch).unlink(missing_ok=True)
             return batch
         path = batch_path(batch)
         progress = Progress(batch)
@@ -1056,14 +1134,13 @@ def process_batch(batch_id: int) -> ImportBatch:
             batch.save(update_fields=["status"])
             try:
                 table, errors = validate_file(batch, progress)
+                if errors:
+                    bad = len({e["row"] for e in errors})
+                    _fail(batch, f"共有 {bad} 行存在问题，整个文件未导入。请按错误报告修改后重新上传。", errors)
+                    return batch
+                write_rows(batch, table, progress)
             except ImportFailed as exc:
-                _fail(batch, str(exc))
-                return batch
-            if errors:
-                bad = len({e["row"] for e in errors})
-                _fail(batch, f"共有 {bad} 行存在问题，整个文件未导入。请按错误报告修改后重新上传。", errors)
-                return batch
-            write_rows(batch, table, progress)
+                _fail(batch, str(exc), exc.errors)
             return batch
         except Exception:
             logger.exception("screening import %s failed", batch_id)

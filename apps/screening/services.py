@@ -1,5 +1,7 @@
 """Screening rules (S-CLIENT-3): record one person found in screening, or queue a spreadsheet import."""
 
+import datetime as dt
+import logging
 import uuid
 from pathlib import Path
 
@@ -11,18 +13,37 @@ from django.utils import timezone
 from apps.audit.services import log_change, snapshot
 from apps.clients.models import Client
 from apps.clients.services import check_client_data, do_register_minor_aware
+from apps.core import uploads
 from apps.core.access import can, can_in_unit
 from apps.core.perms import Perm
+from apps.core.scoping import unscoped
 from apps.orgs.models import OrgUnit
 
-from .choices import ImportStatus, RiskLevel, ScreeningSource
+from .choices import RUNNING_STATUSES, ImportStatus, RiskLevel, ScreeningSource
 from .models import ImportBatch, ScreeningRecord
 from .selectors import Person, find_register_matches, scope_path_of
 
+logger = logging.getLogger(__name__)
+
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
 FINDING_LIMIT = 2000
 OTHER_UNIT_MESSAGE = "该人员已在其他单位登记，请联系上级单位。"
+
+
+def max_rows() -> int:
+    """Data rows one import may hold (setting UPLOAD_MAX_ROWS, shared with the other spreadsheet uploads)."""
+    return uploads.limit("UPLOAD_MAX_ROWS")
+
+
+def stale_minutes() -> int:
+    return getattr(settings, "SCREENING_IMPORT_STALE_MINUTES", 30)
+
+
+def stale_message() -> str:
+    return (
+        f"导入超过 {stale_minutes()} 分钟仍未完成，已停止并标记为未导入，未写入任何数据"
+        "（后台任务可能已中断）。请重新上传；仍然失败时请拆分文件或联系系统管理员。"
+    )
 
 
 def upload_dir() -> Path:
@@ -163,3 +184,45 @@ def batch_path(batch: ImportBatch) -> Path:
 
 def is_finished(batch: ImportBatch) -> bool:
     return batch.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+
+def _fail_stale(batch_ids) -> int:
+    """Mark those of ``batch_ids`` still running as failed and delete their files."""
+    with unscoped("maintenance: imports of every unit that stopped without finishing"):
+        stale = list(ImportBatch.objects.filter(pk__in=batch_ids, status__in=RUNNING_STATUSES))
+        changed = 0
+        for batch in stale:
+            with transaction.atomic():
+                changed_now = ImportBatch.objects.filter(pk=batch.pk, status__in=RUNNING_STATUSES).update(
+                    status=ImportStatus.FAILED, message=stale_message()[:300], finished_at=timezone.now()
+                )
+            if changed_now:
+                changed += 1
+                logger.warning("screening import %s marked failed: still %s after the limit", batch.pk, batch.status)
+            batch_path(batch).unlink(missing_ok=True)
+        return changed
+
+
+def stale_before() -> dt.datetime:
+    return timezone.now() - dt.timedelta(minutes=stale_minutes())
+
+
+def fail_stale_batches() -> int:
+    """X-5 (issue 12): every import still queued, validating or importing SCREENING_IMPORT_STALE_MINUTES
+    after its upload (the worker died, or the task was lost) is marked failed with a message, and its file
+    is deleted. Run by a periodic task and, for one batch, whenever it is read (``expire_if_stale``)."""
+    with unscoped("maintenance: imports of every unit that stopped without finishing"):
+        ids = list(
+            ImportBatch.objects.filter(status__in=RUNNING_STATUSES, created_at__lt=stale_before()).values_list(
+                "pk", flat=True
+            )
+        )
+    return _fail_stale(ids)
+
+
+def expire_if_stale(batch: ImportBatch) -> ImportBatch:
+    """``batch`` as stored after the stale check: a running batch past the limit is failed first."""
+    if batch.status in RUNNING_STATUSES and batch.created_at < stale_before():
+        _fail_stale([batch.pk])
+        batch.refresh_from_db()
+    return batch

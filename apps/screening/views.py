@@ -113,9 +113,10 @@ def batch_list(request):
 
 
 def _batch(request, pk) -> ImportBatch:
-    return access_by_id(
+    batch = access_by_id(
         ImportBatch.objects.select_related("unit", "uploaded_by"), pk, request.user, Perm.SCREENING_MANAGE
     )
+    return services.expire_if_stale(batch)
 
 
 @requires(Perm.SCREENING_MANAGE)

@@ -9,6 +9,7 @@ from openpyxl.utils import get_column_letter
 from apps.clients.models import ServiceTargetCategory
 
 from .importer import COLUMNS, TEMPLATE_HEADERS
+from .services import max_rows
 
 BOLD = Font(bold=True)
 REQUIRED = PatternFill("solid", fgColor="FFF2CC")
@@ -53,7 +54,8 @@ def template_bytes() -> bytes:
         ("重复检查", "同一人员（身份证号码、联系电话、或姓名加出生日期相同）在文件中只能出现一次。"),
         ("", "已在本单位或下级单位登记的人员自动关联原档案；已在其他单位登记的人员请联系上级单位。"),
         ("", "同一人员同一排查日期已导入过的行会跳过，重复上传同一文件不会产生重复记录。"),
-        ("上限", "单个文件不超过 20 MB、100,000 行；只要有一行有问题，整个文件都不导入，请按错误报告修改。"),
+        ("上限", f"单个文件不超过 20 MB、{max_rows():,} 行；只要有一行有问题，整个文件都不导入，请按错误报告修改。"),
+        ("", "不要添加模板以外的列、不要合并表头单元格、不要使用公式（请粘贴为数值），否则整个文件不导入。"),
         ("", ""),
         ("服务对象类别名称", ""),
     ]

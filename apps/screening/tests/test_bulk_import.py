@@ -143,7 +143,7 @@ def test_check_table_gives_the_row_rule_results(tree):
         ["", "", "", "", "", "", "", "", "", ""],
     ]
     cells = [importer.TEMPLATE_HEADERS, *rows]
-    columns = importer.map_headers(cells[0])
+    columns = importer.map_headers(cells)
     body, numbers = importer._data_rows(cells, columns)
     assert numbers == list(range(2, 2 + len(rows) - 1))  # the blank row is not a data row
     table, errors = importer.check_table(importer.Validator(columns, TODAY), body, numbers)

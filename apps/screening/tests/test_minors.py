@@ -119,13 +119,19 @@ def test_import_refuses_new_children_and_links_registered_ones(tree, worker, dja
 
 
 def test_import_age_limit_is_14_full_years(tree, worker):
-    """S-CLIENT-4: a person whose 14th birthday is today is no longer under 14 and imports as usual."""
+    """S-CLIENT-4: a person whose 14th birthday is today is no longer under 14 and imports as usual.
+
+    The clock is frozen on an ordinary day (issue 12 item 1): on 02-29 nobody born 14 years ago has a birthday."""
+    from zoneinfo import ZoneInfo
+
+    import time_machine
     from django.utils import timezone
 
-    today = timezone.localdate()
-    born = today.replace(year=today.year - 14)
-    rows = [person_row(0, name="周十四", id_number="", birth_date=born.isoformat())]
-    _table, errors = _validate(_batch(tree.c1, worker), workbook_bytes(rows))
+    with time_machine.travel(dt.datetime(2026, 3, 4, 10, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False):
+        today = timezone.localdate()
+        born = today.replace(year=today.year - 14)
+        rows = [person_row(0, name="周十四", id_number="", birth_date=born.isoformat())]
+        _table, errors = _validate(_batch(tree.c1, worker), workbook_bytes(rows))
     assert errors == []
 
 

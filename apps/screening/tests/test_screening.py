@@ -13,7 +13,7 @@ from apps.audit.models import AuditEntry
 from apps.clients.models import Client
 from apps.clients.services import do_register_client
 from apps.core.scoping import unscoped
-from apps.screening import importer, services
+from apps.screening import services
 from apps.screening.importer import TEMPLATE_HEADERS
 from apps.screening.models import ImportBatch, ScreeningRecord
 
@@ -215,7 +215,7 @@ def test_5000_rows_import(tree, worker, django_capture_on_commit_callbacks):
         assert Client.objects.search_exact("phone", "13900004999").exists()
 
 
-def test_limits_and_file_type(tree, worker, django_capture_on_commit_callbacks, monkeypatch):
+def test_limits_and_file_type(tree, worker, django_capture_on_commit_callbacks, monkeypatch, settings):
     """S-CLIENT-3: non-xlsx, oversized files, too many rows and missing columns get clear Chinese errors."""
     http = login(worker)
     page = upload(http, tree.c1, b"name,phone\n", django_capture_on_commit_callbacks, name="list.csv")
@@ -227,9 +227,10 @@ def test_limits_and_file_type(tree, worker, django_capture_on_commit_callbacks, 
     assert "文件超过 20 MB" in page.content.decode()
     assert last_batch() is None
     monkeypatch.setattr(services, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
-    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    settings.UPLOAD_MAX_ROWS = 3
     upload(http, tree.c1, people(4), django_capture_on_commit_callbacks)
-    assert last_batch().status == "failed" and "超过单次导入上限" in last_batch().message
+    assert last_batch().status == "failed" and "表格数据超过 3 行的上限" in last_batch().message
+    settings.UPLOAD_MAX_ROWS = 100_000
     headers = [h for h in TEMPLATE_HEADERS if h != "排查日期*"]
     upload(http, tree.c1, workbook_bytes([["张三"] * 9], headers=headers), django_capture_on_commit_callbacks)
     assert last_batch().status == "failed" and "缺少必填列：排查日期" in last_batch().message
