@@ -15,4 +15,10 @@ class AlertsConfig(AppConfig):
         register_reminder_provider("alerts.feedback", feedback_due)
         register_reminder_provider("alerts.cycles", cycles_due)
         result_scored.connect(on_result_scored, dispatch_uid="alerts.on_result_scored")
+        from apps.workdays.deadlines import register_deadline_source
+
         from . import datasets  # noqa: F401 - registers the exportable lists (X-3)
+        from .deadline_sources import WARNING_CYCLE, WARNING_FEEDBACK
+
+        register_deadline_source(WARNING_FEEDBACK)  # calendar days: listed, never estimated
+        register_deadline_source(WARNING_CYCLE)

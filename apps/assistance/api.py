@@ -18,6 +18,7 @@ from apps.core.api import validated
 from apps.core.perms import Perm
 from apps.identity.masks import mask_mobile, mask_name
 from apps.orgs.models import OrgUnit
+from apps.workdays.serializers import ESTIMATE_FIELDS, EstimatedDeadlineMixin
 
 from . import selectors, services
 from .choices import (
@@ -47,7 +48,8 @@ def _user(pk):
 # --- help requests -------------------------------------------------------------------------------
 
 
-class HelpRequestSerializer(serializers.ModelSerializer):
+class HelpRequestSerializer(EstimatedDeadlineMixin, serializers.ModelSerializer):
+    deadline_field = "assign_due"
     seeker_name = serializers.SerializerMethodField()
     seeker_phone = serializers.SerializerMethodField()
 
@@ -55,7 +57,8 @@ class HelpRequestSerializer(serializers.ModelSerializer):
         model = HelpRequest
         fields = [
             "id", "unit", "channel", "received_at", "seeker_name", "seeker_phone", "specialty", "urgency", "status",
-            "committee", "assignee", "assigned_at", "assign_due", "accepted_at", "closed_at", "outcome", "version",
+            "committee", "assignee", "assigned_at", "assign_due", *ESTIMATE_FIELDS, "accepted_at", "closed_at",
+            "outcome", "version",
         ]  # fmt: skip
         read_only_fields = fields
 

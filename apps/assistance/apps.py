@@ -12,4 +12,9 @@ class AssistanceConfig(AppConfig):
 
         register_reminder_provider("assistance.help_requests", help_requests_due)
         register_reminder_provider("assistance.shifts", shifts_tomorrow)
+        from apps.workdays.deadlines import register_deadline_source
+
         from . import datasets  # noqa: F401 - registers the exportable lists (X-3)
+        from .deadline_sources import HELP_ASSIGNMENT
+
+        register_deadline_source(HELP_ASSIGNMENT)  # recomputed when a year's holidays are entered

@@ -15,6 +15,7 @@ from apps.core.access import can
 from apps.core.perms import Perm
 from apps.exports.registry import Dataset, register
 from apps.identity.masks import mask_name
+from apps.workdays.deadlines import ESTIMATE_COLUMN, estimate_note
 
 from . import selectors, services
 from .choices import (
@@ -84,7 +85,7 @@ def _year(filters) -> int:
 def _help_requests(user, filters):
     today = services.today()
     rows = selectors.help_requests(user, str(filters.get("status", "")).strip()).order_by("-id")
-    for pk, received, name, channel, specialty, urgency, committee, assignee, due, status in rows.values_list(
+    for pk, received, name, channel, specialty, urgency, committee, assignee, due, status, estimate in rows.values_list(
         "pk",
         "received_at",
         "seeker_name",
@@ -95,6 +96,7 @@ def _help_requests(user, filters):
         "assignee__full_name",
         "assign_due",
         "status",
+        "assign_due_estimate_reason",
     ).iterator(chunk_size=CHUNK):
         label = HELP_STATUS(status)
         if status in UNASSIGNED_STATUSES and due < today:
@@ -110,14 +112,22 @@ def _help_requests(user, filters):
             assignee or "",
             _day(due),
             label,
+            estimate_note(estimate),
         )
 
 
 def _help_overdue(user, filters):
     today = services.today()
     rows = selectors.overdue_help(user, today)
-    for pk, received, name, specialty, urgency, unit, due in rows.values_list(
-        "pk", "received_at", "seeker_name", "specialty", "urgency", "unit__name", "assign_due"
+    for pk, received, name, specialty, urgency, unit, due, estimate in rows.values_list(
+        "pk",
+        "received_at",
+        "seeker_name",
+        "specialty",
+        "urgency",
+        "unit__name",
+        "assign_due",
+        "assign_due_estimate_reason",
     ).iterator(chunk_size=CHUNK):
         yield (
             f"#{pk}",
@@ -128,6 +138,7 @@ def _help_overdue(user, filters):
             unit,
             _day(due),
             (today - due).days,
+            estimate_note(estimate),
         )
 
 
@@ -258,6 +269,7 @@ register(
             "心理师",
             "分派期限",
             "状态",
+            ESTIMATE_COLUMN,
         ),
         rows=_help_requests,
     )
@@ -267,7 +279,17 @@ register(
         key="assistance_help_overdue",
         label="逾期未分派的求助",
         view_permission=Perm.ASSISTANCE_VIEW,
-        columns=("编号", "收到时间", "求助者", "专业领域", "紧急程度", "当前单位", "分派期限", "已逾期（天）"),
+        columns=(
+            "编号",
+            "收到时间",
+            "求助者",
+            "专业领域",
+            "紧急程度",
+            "当前单位",
+            "分派期限",
+            "已逾期（天）",
+            ESTIMATE_COLUMN,
+        ),
         rows=_help_overdue,
     )
 )

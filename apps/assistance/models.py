@@ -127,6 +127,9 @@ class HelpRequest(models.Model):
     assignee = _user_fk("接案心理师", related_name="assigned_help_requests")
     assigned_at = models.DateTimeField("分派时间", null=True, blank=True)
     assign_due = models.DateField("分派期限")
+    # apps.workdays.deadlines: the deadline counted through a year whose holidays nobody has entered
+    assign_due_estimated = models.BooleanField("分派期限为预估", default=False)
+    assign_due_estimate_reason = models.CharField("分派期限预估原因", max_length=100, blank=True)
     accepted_at = models.DateTimeField("接案时间", null=True, blank=True)
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
     outcome = models.CharField("结案结果", max_length=20, choices=HelpOutcome.choices, blank=True)

@@ -19,7 +19,7 @@ from apps.core.perms import Perm
 from apps.identity.phones import normalize_mobile, normalize_phone
 from apps.notifications.services import notify_user
 from apps.orgs.choices import UnitKind
-from apps.workdays.services import add_working_days
+from apps.workdays.deadlines import stored_deadline
 
 from .choices import (
     OPEN_HELP_STATUSES,
@@ -343,7 +343,7 @@ def do_register_help_request(
         topic=topic,
         specialty=specialty,
         urgency=urgency,
-        assign_due=add_working_days(shanghai_date(received_at), days),
+        **stored_deadline(shanghai_date(received_at), days).fields("assign_due"),
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     _event(request, HelpEventKind.RECEIVED, actor)

@@ -14,6 +14,7 @@ from apps.core.api import validated
 from apps.core.perms import Perm
 from apps.identity.masks import mask_mobile, mask_name
 from apps.orgs.models import OrgUnit
+from apps.workdays.serializers import ESTIMATE_FIELDS, EstimatedDeadlineMixin
 
 from . import selectors, services
 from .choices import Channel, InterventionKind, VisitKind
@@ -55,7 +56,8 @@ class ReadAudited:
 # --- inquiries ----------------------------------------------------------------------------------
 
 
-class InquirySerializer(serializers.ModelSerializer):
+class InquirySerializer(EstimatedDeadlineMixin, serializers.ModelSerializer):
+    deadline_field = "reply_due"
     contact_name = serializers.SerializerMethodField()
     contact_phone = serializers.SerializerMethodField()
 
@@ -63,7 +65,7 @@ class InquirySerializer(serializers.ModelSerializer):
         model = RemoteInquiry
         fields = [
             "id", "unit", "channel", "received_at", "client", "contact_name", "contact_phone", "reply_due",
-            "answered_at", "answered_by",
+            *ESTIMATE_FIELDS, "answered_at", "answered_by",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -13,3 +13,9 @@ class OutreachConfig(AppConfig):
 
         register_reminder_provider("outreach.inquiries", inquiry_replies_due)
         register_reminder_provider("outreach.visits", visits_due)
+
+        from apps.workdays.deadlines import register_deadline_source
+
+        from .deadline_sources import INQUIRY_REPLY
+
+        register_deadline_source(INQUIRY_REPLY)  # recomputed when a year's holidays are entered

@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.core.perms import Perm
 from apps.exports.registry import Dataset, register
 from apps.identity.masks import mask_name
+from apps.workdays.deadlines import ESTIMATE_COLUMN, estimate_note
 
 from . import selectors, services
 from .choices import Channel, ReferralStatus, VisitKind
@@ -18,7 +19,10 @@ CHUNK = 2000
 CHANNELS = dict(Channel.choices)
 VISIT_KINDS = dict(VisitKind.choices)
 REFERRAL_STATUSES = dict(ReferralStatus.choices)
-INQUIRY_FIELDS = ("pk", "channel", "received_at", "contact_name", "reply_due", "answered_at", "unit__name")
+INQUIRY_FIELDS = (
+    "pk", "channel", "received_at", "contact_name", "reply_due", "answered_at", "unit__name",
+    "reply_due_estimate_reason",
+)  # fmt: skip
 
 
 def _received(moment) -> str:
@@ -35,9 +39,9 @@ def inquiry_rows(user, filters):
     """The inquiry list's rows for its ``state`` filter (open, overdue, answered; else all), every page."""
     today = services.today()
     rows = selectors.list_inquiries(user, filters or {}).order_by("-pk")
-    for pk, channel, received_at, name, reply_due, answered_at, unit in rows.values_list(*INQUIRY_FIELDS).iterator(
-        chunk_size=CHUNK
-    ):
+    for pk, channel, received_at, name, reply_due, answered_at, unit, estimate in rows.values_list(
+        *INQUIRY_FIELDS
+    ).iterator(chunk_size=CHUNK):
         yield (
             pk,
             CHANNELS.get(channel, channel),
@@ -46,6 +50,7 @@ def inquiry_rows(user, filters):
             reply_due or "",
             _inquiry_state(answered_at, reply_due, today),
             unit,
+            estimate_note(estimate),
         )
 
 
@@ -53,7 +58,7 @@ def overdue_inquiry_rows(user, filters):
     """The overdue page's rows (no filters): unanswered past their deadline, oldest deadline first."""
     today = services.today()
     rows = selectors.overdue_inquiries(user, today)
-    for pk, channel, received_at, name, reply_due, _, unit in rows.values_list(*INQUIRY_FIELDS).iterator(
+    for pk, channel, received_at, name, reply_due, _, unit, estimate in rows.values_list(*INQUIRY_FIELDS).iterator(
         chunk_size=CHUNK
     ):
         yield (
@@ -64,6 +69,7 @@ def overdue_inquiry_rows(user, filters):
             reply_due,
             (today - reply_due).days,
             unit,
+            estimate_note(estimate),
         )
 
 
@@ -90,7 +96,7 @@ INQUIRIES = register(
         key="remote_inquiries",
         label="电话网络短信咨询",
         view_permission=Perm.CLIENT_VIEW,
-        columns=("编号", "渠道", "收到时间", "联系人（已脱敏）", "回复期限", "状态", "受理单位"),
+        columns=("编号", "渠道", "收到时间", "联系人（已脱敏）", "回复期限", "状态", "受理单位", ESTIMATE_COLUMN),
         rows=inquiry_rows,
     )
 )
@@ -99,7 +105,7 @@ OVERDUE_INQUIRIES = register(
         key="remote_inquiries_overdue",
         label="逾期未回复的咨询",
         view_permission=Perm.CLIENT_VIEW,
-        columns=("编号", "渠道", "收到时间", "联系人（已脱敏）", "回复期限", "逾期天数", "受理单位"),
+        columns=("编号", "渠道", "收到时间", "联系人（已脱敏）", "回复期限", "逾期天数", "受理单位", ESTIMATE_COLUMN),
         rows=overdue_inquiry_rows,
     )
 )

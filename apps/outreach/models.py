@@ -54,6 +54,9 @@ class RemoteInquiry(models.Model):
     answer = EncryptedTextField("回复内容", blank=True)
     answered_by = _user_fk("回复人")
     reply_due = models.DateField("回复期限", null=True, blank=True)
+    # apps.workdays.deadlines: the deadline counted through a year whose holidays nobody has entered
+    reply_due_estimated = models.BooleanField("回复期限为预估", default=False)
+    reply_due_estimate_reason = models.CharField("回复期限预估原因", max_length=100, blank=True)
     recorded_by = _user_fk("登记人")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 

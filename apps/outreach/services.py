@@ -16,6 +16,7 @@ from apps.audit.services import log_change, snapshot
 from apps.core.access import can, can_in_unit
 from apps.core.perms import Perm
 from apps.identity.phones import normalize_phone
+from apps.workdays.deadlines import StoredDeadline, stored_deadline
 from apps.workdays.services import add_days, add_working_days
 
 from .choices import Channel, InterventionKind, ReferralStatus, VisitKind, VisitStatus
@@ -115,6 +116,11 @@ def reply_due_for(received_at: dt.datetime) -> dt.date:
     return add_working_days(shanghai_date(received_at), REPLY_WORKING_DAYS)
 
 
+def reply_deadline_for(received_at: dt.datetime) -> StoredDeadline:
+    """The reply deadline to store, flagged as an estimate when it counts through an unknown holiday year."""
+    return stored_deadline(shanghai_date(received_at), REPLY_WORKING_DAYS)
+
+
 @transaction.atomic
 def do_record_inquiry(
     *,
@@ -154,7 +160,8 @@ def do_record_inquiry(
     if answer:
         inquiry.answer, inquiry.answered_at, inquiry.answered_by = answer, timezone.now(), actor
     else:
-        inquiry.reply_due = reply_due_for(received_at)
+        for name, value in reply_deadline_for(received_at).fields("reply_due").items():
+            setattr(inquiry, name, value)
     inquiry.save()
     log_change(actor, inquiry, {}, snapshot(inquiry))
     return inquiry

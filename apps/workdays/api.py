@@ -37,6 +37,7 @@ class NoticeSerializer(serializers.Serializer):
 class NoticeResultSerializer(serializers.Serializer):
     created = CalendarOverrideSerializer(many=True)
     unchanged = serializers.ListField(child=serializers.DateField(), help_text="与已有记录相同、未重复录入的日期")
+    recomputed = serializers.IntegerField(help_text="按新的节假日安排重新计算（改期或取消“预估”）的未办结期限条数")
 
 
 class DeadlineQuerySerializer(serializers.Serializer):
@@ -119,7 +120,11 @@ class CalendarOverrideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         """Enter a year's holiday notice: every line valid, or nothing is written (400 lists each bad line)."""
         data = validated(NoticeSerializer, request)
         result = services.do_import_holiday_notice(actor=request.user, text=data["text"])
-        body = {"created": result.created, "unchanged": [line.date for line in result.unchanged]}
+        body = {
+            "created": result.created,
+            "unchanged": [line.date for line in result.unchanged],
+            "recomputed": result.recomputed,
+        }
         return Response(NoticeResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
 

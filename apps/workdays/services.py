@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import chinese_calendar
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_change, log_event, snapshot
@@ -29,6 +29,7 @@ from apps.core.access import can
 from apps.core.perms import Perm
 
 from .choices import DayKind, DeadlineKind
+from .deadlines import apply_recompute, estimate_reason, plan_recompute
 from .models import CalendarOverride
 
 ONE_DAY = dt.timedelta(days=1)
@@ -94,6 +95,16 @@ class Deadline:
             return ""
         years = "、".join(f"{y}年" for y in self.assumed_years)
         return f"{years}的节假日安排尚未录入，期限按周一至周五推算，放假或调休公布后可能不准确。"
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the deadline counted through a year neither the package nor an override knows."""
+        return bool(self.assumed_years)
+
+    @property
+    def estimate_reason(self) -> str:
+        """The short reason stored with an estimated deadline, e.g. "2027 年节假日尚未录入"."""
+        return estimate_reason(self.assumed_years)
 
 
 def check_date(start) -> dt.date:
@@ -234,6 +245,16 @@ def _require_manage(actor) -> None:
         raise ValidationError("您无权维护节假日日历。", code="forbidden")
 
 
+CALENDAR_LOCK_KEY = 0x58595744  # "XYWD": one PostgreSQL advisory lock serialises calendar changes
+
+
+def _lock_calendar() -> None:
+    """Serialise calendar changes until the transaction ends, so each recompute sees the one before it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CALENDAR_LOCK_KEY])
+
+
 def check_override_date(day, exclude_pk: int | None = None) -> dt.date:
     """Return ``day`` or raise: a real date between 1900 and 2100 with no other override."""
     check_date(day)
@@ -295,13 +316,16 @@ def _duplicate_error() -> ValidationError:
 def do_create_override(*, actor, date: dt.date, is_workday: bool, name: str, note: str = "") -> CalendarOverride:
     """Set one day as a day off or an adjusted working day."""
     _require_manage(actor)
+    _lock_calendar()
     cleaned = _clean_override(date=date, is_workday=is_workday, name=name, note=note)
+    plan = plan_recompute([cleaned["date"].year])
     try:
         with transaction.atomic():
             override = CalendarOverride.objects.create(**cleaned, created_by=actor)
     except IntegrityError:
         raise _duplicate_error() from None
     log_change(actor, override, {}, snapshot(override))
+    apply_recompute(plan, actor=actor)
     return override
 
 
@@ -311,8 +335,10 @@ def do_update_override(
 ) -> CalendarOverride:
     """Change a day's date, status, name or note."""
     _require_manage(actor)
+    _lock_calendar()
     cleaned = _clean_override(date=date, is_workday=is_workday, name=name, note=note, exclude_pk=override.pk)
     before = snapshot(override)
+    plan = plan_recompute({override.date.year, cleaned["date"].year})
     try:
         with transaction.atomic():
             CalendarOverride.objects.filter(pk=override.pk).update(**cleaned)
@@ -320,6 +346,7 @@ def do_update_override(
         raise _duplicate_error() from None
     override.refresh_from_db()
     log_change(actor, override, before, snapshot(override))
+    apply_recompute(plan, actor=actor)
     return override
 
 
@@ -327,8 +354,11 @@ def do_update_override(
 def do_delete_override(*, actor, override: CalendarOverride) -> None:
     """Remove an override; the day falls back to the package or to Monday–Friday."""
     _require_manage(actor)
+    _lock_calendar()
+    plan = plan_recompute([override.date.year])
     log_change(actor, override, snapshot(override), {})
     CalendarOverride.objects.filter(pk=override.pk).delete()
+    apply_recompute(plan, actor=actor)
 
 
 # --- Bulk entry of a year's holiday notice ---------------------------------------------------
@@ -349,6 +379,7 @@ class NoticeLine:
 class NoticeImport:
     created: tuple[CalendarOverride, ...]
     unchanged: tuple[NoticeLine, ...]  # lines identical to an existing override, left as they are
+    recomputed: int = 0  # stored deadlines the new days moved or re-flagged
 
     @property
     def years(self) -> list[int]:
@@ -430,7 +461,9 @@ def check_holiday_notice(text: str) -> tuple[list[NoticeLine], list[NoticeLine]]
 def do_import_holiday_notice(*, actor, text: str) -> NoticeImport:
     """Enter a year's holiday notice in one go: every line valid, or nothing is written."""
     _require_manage(actor)
+    _lock_calendar()
     new, unchanged = check_holiday_notice(text)
+    plan = plan_recompute({line.date.year for line in new})
     rows = [
         CalendarOverride(date=line.date, is_workday=line.is_workday, name=line.name, note=line.note, created_by=actor)
         for line in new
@@ -449,4 +482,5 @@ def do_import_holiday_notice(*, actor, text: str) -> NoticeImport:
         label=f"导入放假通知：新增 {len(created)} 天",
         changes={str(row.date): {"before": None, "after": "班" if row.is_workday else "休"} for row in created},
     )
-    return NoticeImport(tuple(created), tuple(unchanged))
+    moved = apply_recompute(plan, actor=actor)
+    return NoticeImport(tuple(created), tuple(unchanged), len(moved))

@@ -107,6 +107,8 @@ def override_import(request):
             text = f"已导入 {len(result.created)} 条"
             if result.unchanged:
                 text += f"，{len(result.unchanged)} 条与已有记录相同未重复录入"
+            if result.recomputed:
+                text += f"；已按新的节假日安排重新计算 {result.recomputed} 条未办结事项的期限"
             messages.success(request, text + "。")
             years = result.years
             return redirect(f"{_list_url()}?year={years[0]}" if len(years) == 1 else _list_url())

@@ -137,7 +137,8 @@ def test_volunteer_ranking_orders_by_hours(assoc):
     record(assoc, assoc.counsellor_x, "volunteer", "3")
     record(assoc, assoc.counsellor_y, "volunteer", "8")
     record(assoc, assoc.crisis_member, "volunteer", "5")
-    record(assoc, assoc.crisis_member, "volunteer", "2", date=services.today().replace(month=1, day=2))
+    # 1 January of this year: never in the future (issue 12 item 1: 2 January is, on 1 January)
+    record(assoc, assoc.crisis_member, "volunteer", "2", date=services.today().replace(month=1, day=1))
     services.do_report_hours(
         actor=assoc.head_youth, kind="volunteer", activity="未确认", date=services.today(), hours=9
     )
