@@ -7,8 +7,8 @@ from apps.core.api import validated
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
 
-from . import services
-from .models import Assignment, Role, User
+from . import selectors, services
+from .models import Assignment, GrantRequest, Role, User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -146,3 +146,87 @@ class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = RoleSerializer
     queryset = Role.objects.all()
     permission_map = {"list": Perm.ROLE_VIEW, "retrieve": Perm.ROLE_VIEW}
+
+
+class GrantRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GrantRequest
+        fields = [
+            "id",
+            "user",
+            "unit",
+            "role",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_reason",
+            "assignment",
+        ]
+        read_only_fields = fields
+
+
+class GrantRequestCreateSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    unit = serializers.IntegerField()
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.all())
+    reason = serializers.CharField(max_length=500)
+
+
+class GrantDecisionSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class GrantRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Requests for roles that read counselling notes (issue 14, two-person rule).
+
+    Unit managers list and create the requests at units in their scope; the security administrator
+    lists the pending ones (``pending``) and approves or refuses them.
+    """
+
+    serializer_class = GrantRequestSerializer
+    filterset_fields = ["status", "user", "unit", "role"]
+    permission_map = {
+        "list": Perm.USER_MANAGE,
+        "retrieve": Perm.USER_MANAGE,
+        "create": Perm.USER_MANAGE,
+        "pending": Perm.SECURITY_MANAGE,
+        "approve": Perm.SECURITY_MANAGE,
+        "refuse": Perm.SECURITY_MANAGE,
+    }
+
+    def get_queryset(self):
+        return scope(GrantRequest.objects.all(), self.request.user, self.permission_map[self.action]).order_by("-id")
+
+    def create(self, request):
+        data = validated(GrantRequestCreateSerializer, request)
+        subject = access_by_id(User.objects.all(), data["user"], request.user, Perm.USER_MANAGE)
+        unit = _unit_for_users(request, data["unit"])
+        grant_request = services.do_request_grant(
+            actor=request.user, user=subject, unit=unit, role=data["role"], reason=data["reason"]
+        )
+        return Response(GrantRequestSerializer(grant_request).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=False, methods=["get"])
+    def pending(self, request):
+        rows = selectors.grant_requests_to_review(request.user)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(GrantRequestSerializer(page, many=True).data)
+
+    def _decide(self, request, pk, approve: bool):
+        grant_request = access_by_id(GrantRequest.objects.all(), pk, request.user, Perm.SECURITY_MANAGE)
+        data = validated(GrantDecisionSerializer, request)
+        decided = services.do_decide_grant_request(
+            actor=request.user, grant_request=grant_request, approve=approve, reason=data.get("reason", "")
+        )
+        return Response(GrantRequestSerializer(decided).data)
+
+    @action(detail=True, methods=["post"], serializer_class=GrantDecisionSerializer)
+    def approve(self, request, pk=None):
+        return self._decide(request, pk, True)
+
+    @action(detail=True, methods=["post"], serializer_class=GrantDecisionSerializer)
+    def refuse(self, request, pk=None):
+        return self._decide(request, pk, False)

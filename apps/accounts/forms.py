@@ -77,3 +77,52 @@ class CodeForm(forms.Form):
 class ReauthForm(forms.Form):
     password = forms.CharField(label="登录密码", widget=forms.PasswordInput, max_length=128)
     code = forms.CharField(label="验证码或恢复码（已启用双因素认证时）", max_length=12, required=False)
+
+
+class GrantRequestForm(forms.Form):
+    """Ask the security administrator to approve a role that reads counselling notes (issue 14)."""
+
+    unit = forms.ModelChoiceField(
+        label="单位",
+        queryset=OrgUnit.objects.none(),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    role = forms.ModelChoiceField(
+        label="角色", queryset=Role.objects.none(), widget=forms.Select(attrs={"class": "form-select form-select-sm"})
+    )
+    reason = forms.CharField(
+        label="申请理由", max_length=500, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"})
+    )
+
+    def __init__(self, *args, units=None, roles=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
+        self.fields["unit"].label_from_instance = _unit_label
+        self.fields["role"].queryset = roles if roles is not None else Role.objects.none()
+        for name in ("unit", "role", "reason"):
+            self.fields[name].widget.attrs["id"] = f"id_grant_{name}"
+
+
+class GrantDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label="决定", choices=[("approve", "批准"), ("refuse", "拒绝")])
+    reason = forms.CharField(label="意见（拒绝时必填）", max_length=500, required=False)
+
+
+class ApiTokenForm(forms.Form):
+    """A new personal API token: its name and how many days it lives (issue 14 item 3)."""
+
+    name = forms.CharField(label="令牌名称", max_length=50, help_text="例如调用它的系统，便于日后辨认和作废。")
+    days = forms.IntegerField(label="有效期（天）", min_value=1)
+
+    def __init__(self, *args, max_days: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].max_value = max_days
+        self.fields["days"].initial = max_days
+        self.fields["days"].help_text = f"最长 {max_days} 天；到期或连续长期未用后自动失效。"
+        self.fields["days"].validators.append(_max_days_validator(max_days))
+
+
+def _max_days_validator(max_days: int):
+    from django.core.validators import MaxValueValidator
+
+    return MaxValueValidator(max_days, message=f"有效期最长 {max_days} 天。")

@@ -1,9 +1,13 @@
 """Pages for two-factor enrolment and verification, re-authentication and account lockouts."""
 
+from urllib.parse import urlencode
+
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -11,7 +15,7 @@ from apps.core.access import access_by_id
 from apps.core.forms import run_service
 from apps.core.perms import Perm, login_only, requires
 
-from . import two_factor
+from . import tokens, two_factor
 from .forms import CodeForm, ReauthForm
 from .models import User
 from .security import has_device, mark_reauthenticated, needs_two_factor
@@ -27,7 +31,13 @@ def _next(request, default="/"):
 @login_only
 @require_http_methods(["GET", "POST"])
 def two_factor_setup(request):
-    """Enrol an authenticator app: scan the QR code, confirm one code, receive recovery codes."""
+    """Enrol an authenticator app: scan the QR code, confirm one code, receive recovery codes.
+
+    Replacing a confirmed device needs a session that passed it: otherwise a password alone would
+    swap the owner's authenticator for the caller's.
+    """
+    if has_device(request.user) and not request.user.is_verified():
+        return redirect(f"{reverse('accounts:two-factor-verify')}?{urlencode({'next': _next(request)})}")
     device = two_factor.pending_totp_device(request.user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -108,6 +118,23 @@ def lockout_reset(request):
 def two_factor_reset(request, pk):
     """Remove a user's second-factor devices (lost phone); they enrol again at next login."""
     subject = access_by_id(User.objects.all(), pk, request.user, Perm.USER_VIEW)
-    two_factor.do_reset_two_factor(user=subject)
+    try:
+        two_factor.do_reset_two_factor(user=subject, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("accounts:user-detail", pk=subject.pk)
     messages.success(request, f"已重置“{subject.full_name}”的双因素认证，其下次登录时需重新绑定。")
+    return redirect("accounts:user-detail", pk=subject.pk)
+
+
+@requires(Perm.SECURITY_MANAGE)
+@require_POST
+def user_tokens_revoke(request, pk):
+    """Revoke every API token of an account (lost laptop, leaked key); the administrator guard decides who."""
+    subject = access_by_id(User.objects.all(), pk, request.user, Perm.USER_VIEW)
+    try:
+        count = tokens.do_revoke_user_tokens(actor=request.user, user=subject)
+        messages.success(request, f"已作废“{subject.full_name}”的 {count} 个 API 令牌。")
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
     return redirect("accounts:user-detail", pk=subject.pk)

@@ -6,7 +6,7 @@ from apps.core.access import active_grant, scope
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
 
-from .models import Assignment, Role, User
+from .models import Assignment, GrantRequest, Role, User
 
 
 def visible_users(user, filters: dict | None = None) -> QuerySet:
@@ -78,3 +78,40 @@ def nearest_unit_managers(unit: OrgUnit, *, exclude_user_id: int | None = None) 
     if not by_unit:
         return []
     return list(by_unit[max(by_unit, key=depth_of.__getitem__)].values())
+
+
+def grant_requests_to_review(actor) -> QuerySet:
+    """Pending grant requests the security administrator may decide (issue 14, two-person rule)."""
+    return (
+        scope(GrantRequest.objects.filter(status=GrantRequest.PENDING), actor, Perm.SECURITY_MANAGE)
+        .select_related("user", "unit", "role", "requested_by")
+        .order_by("id")
+    )
+
+
+def pending_grant_request_count(actor) -> int:
+    """How many grant requests wait for this security administrator (for a home page tile)."""
+    return grant_requests_to_review(actor).count()
+
+
+def recent_grant_decisions(actor, limit: int = 20) -> list:
+    return list(
+        scope(GrantRequest.objects.exclude(status=GrantRequest.PENDING), actor, Perm.SECURITY_MANAGE)
+        .select_related("user", "unit", "role", "requested_by", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def user_grant_requests(actor, user: User) -> QuerySet:
+    """Grant requests for ``user`` at units in the actor's scope, newest first."""
+    return (
+        scope(GrantRequest.objects.filter(user=user), actor, Perm.USER_VIEW)
+        .select_related("unit", "role", "requested_by", "decided_by")
+        .order_by("-id")
+    )
+
+
+def note_reading_roles() -> QuerySet:
+    from .services import reads_notes
+
+    return Role.objects.filter(pk__in=[role.pk for role in Role.objects.all() if reads_notes(role)])

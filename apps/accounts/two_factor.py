@@ -69,12 +69,27 @@ def do_verify_second_factor(*, user, code: str, request) -> None:
     if device is None:
         raise ValidationError("验证码或恢复码不正确。", code="invalid")
     otp_login(request, device)
+    # The owner proved both factors: failed logins by others no longer hold the account locked.
+    from .security import LOCKOUT_PENDING, clear_account_lockout
+
+    clear_account_lockout(user)
+    request.session.pop(LOCKOUT_PENDING, None)
 
 
-def do_reset_two_factor(*, user) -> None:
-    """Remove every second-factor device (lost phone); the user enrols again at next login."""
+@transaction.atomic
+def do_reset_two_factor(*, user, actor=None) -> None:
+    """Remove every second-factor device (lost phone); the user enrols again at next login.
+
+    The account's API tokens die with the devices (issue 14 item 3): they were made behind the
+    old second factor.
+    """
+    from .services import check_may_administer
+    from .tokens import revoke_all_tokens
+
+    check_may_administer(actor, user)  # issue 14: never one's own, the three-admin rule
     for device in devices_for_user(user, confirmed=None):
         device.delete()
+    revoke_all_tokens(user, actor=actor, reason="双因素认证已重置")
 
 
 def check_reauthentication(*, request, password: str, code: str = "") -> None:

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
-from rest_framework.authtoken.models import Token
 
 from apps.core.access import access_by_id, can
 from apps.core.forms import report_form, run_service
@@ -14,9 +13,20 @@ from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, login_only, public, requires
 
 from . import selectors, services
-from .forms import AssignForm, LoginForm, PasswordForm, UserCreateForm, UserEditForm, VersionForm
-from .models import Assignment, User
+from .forms import (
+    ApiTokenForm,
+    AssignForm,
+    GrantDecisionForm,
+    GrantRequestForm,
+    LoginForm,
+    PasswordForm,
+    UserCreateForm,
+    UserEditForm,
+    VersionForm,
+)
+from .models import ApiToken, Assignment, GrantRequest, User
 from .security import has_device, recent_auth_required
+from .tokens import do_create_token, do_revoke_token, lifetime_days, tokens_of
 
 login_view = public(auth_views.LoginView.as_view(template_name="accounts/login.html", authentication_form=LoginForm))
 logout_view = public(auth_views.LogoutView.as_view())
@@ -56,7 +66,7 @@ def profile(request):
     context = {
         "form": form,
         "assignments": selectors.my_assignments(request.user),
-        "has_token": Token.objects.filter(user=request.user).exists(),
+        "token_count": sum(1 for token in tokens_of(request.user) if token.state == "active"),
         "has_device": has_device(request.user),
     }
     return render(request, "accounts/profile.html", context)
@@ -66,17 +76,38 @@ def profile(request):
 @recent_auth_required
 @require_http_methods(["GET", "POST"])
 def api_token(request):
-    """Create or revoke the user's API token; needs the password again, the key is shown once."""
-    new_token = None
-    if request.method == "POST" and request.POST.get("action") == "create":
-        Token.objects.filter(user=request.user).delete()
-        new_token = Token.objects.create(user=request.user).key
+    """List, create and revoke the user's API tokens; needs the password again, a key is shown once."""
+    form = ApiTokenForm(request.POST if request.POST.get("action") == "create" else None, max_days=lifetime_days())
+    new_key = None
+    if request.method == "POST" and request.POST.get("action") == "create" and form.is_valid():
+        created = run_service(
+            form,
+            lambda: do_create_token(actor=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]),
+        )
+        if created:
+            new_key = created[1]
+            form = ApiTokenForm(max_days=lifetime_days())
     elif request.method == "POST" and request.POST.get("action") == "revoke":
-        Token.objects.filter(user=request.user).delete()
-        messages.success(request, "API 令牌已作废。")
-        return redirect("accounts:profile")
-    context = {"new_token": new_token, "has_token": Token.objects.filter(user=request.user).exists()}
+        token = ApiToken.objects.filter(user=request.user, pk=_int_or_none(request.POST.get("token"))).first()
+        if token is None:
+            messages.error(request, "未找到该令牌。")
+        else:
+            try:
+                do_revoke_token(actor=request.user, token=token)
+                messages.success(request, f"API 令牌“{token.name}”已作废。")
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+        return redirect("accounts:api-token")
+    context = {"form": form, "new_key": new_key, "tokens": tokens_of(request.user)}
     return render(request, "accounts/api_token.html", context)
+
+
+def _int_or_none(value):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**62 else None
 
 
 @requires(Perm.USER_VIEW)
@@ -107,17 +138,31 @@ def user_create(request):
     return render(request, "accounts/user_form.html", {"form": form, "title": "新建人员账号"})
 
 
+def _grant_form(request, data=None) -> GrantRequestForm:
+    return GrantRequestForm(data, units=selectors.manageable_units(request.user), roles=selectors.note_reading_roles())
+
+
 @requires(Perm.USER_VIEW)
 def user_detail(request, pk):
     subject = _user(request, pk)
     can_manage = can(request.user, Perm.USER_MANAGE, subject)
+    try:  # issue 14: offer the credential forms only where the rules allow them (the services check again)
+        services.check_may_administer(request.user, subject)
+        may_administer = True
+    except ValidationError:
+        may_administer = False
     context = {
         "subject": subject,
         "assignments": selectors.user_assignments(request.user, subject),
         "can_manage": can_manage,
         "assign_form": AssignForm(units=selectors.manageable_units(request.user)) if can_manage else None,
-        "password_form": PasswordForm() if can_manage else None,
-        "can_reset_2fa": can(request.user, Perm.SECURITY_MANAGE),
+        "password_form": PasswordForm() if can_manage and may_administer else None,
+        "can_reset_2fa": can(request.user, Perm.SECURITY_MANAGE) and may_administer,
+        "security_password_form": PasswordForm()
+        if can(request.user, Perm.SECURITY_MANAGE, subject) and may_administer
+        else None,
+        "grant_form": _grant_form(request) if can_manage else None,
+        "grant_requests": selectors.user_grant_requests(request.user, subject)[:20],
     }
     return render(request, "accounts/user_detail.html", context)
 
@@ -218,3 +263,69 @@ def role_list(request):
     labels = dict(Perm.choices)
     roles = [(role, [labels.get(p, p) for p in role.permissions]) for role in selectors.all_roles()]
     return render(request, "accounts/role_list.html", {"roles": roles})
+
+
+@requires(Perm.SECURITY_MANAGE)
+@require_POST
+def user_security_password(request, pk):
+    """The security administrator sets a password (e.g. for a security or audit administrator)."""
+    subject = _user(request, pk, Perm.SECURITY_MANAGE)
+    form = PasswordForm(request.POST)
+    if form.is_valid():
+        run_service(
+            form,
+            lambda: services.do_set_password(actor=request.user, user=subject, password=form.cleaned_data["password"]),
+        )
+    report_form(request, form, "新密码已设置。")
+    return redirect("accounts:user-detail", pk=subject.pk)
+
+
+@requires(Perm.USER_MANAGE)
+@require_POST
+def grant_request_create(request, pk):
+    """The unit manager asks for a role that reads counselling notes (two-person rule)."""
+    subject = _user(request, pk, Perm.USER_MANAGE)
+    form = _grant_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        run_service(
+            form,
+            lambda: services.do_request_grant(
+                actor=request.user, user=subject, unit=data["unit"], role=data["role"], reason=data["reason"]
+            ),
+        )
+    report_form(request, form, "授予申请已提交，待安全管理员审批后生效。")
+    return redirect("accounts:user-detail", pk=subject.pk)
+
+
+@requires(Perm.SECURITY_MANAGE)
+def grant_request_list(request):
+    """Pending grant requests for the security administrator, and the latest decisions."""
+    context = {
+        "pending": selectors.grant_requests_to_review(request.user),
+        "decided": selectors.recent_grant_decisions(request.user),
+        "form": GrantDecisionForm(),
+    }
+    return render(request, "accounts/grant_request_list.html", context)
+
+
+@requires(Perm.SECURITY_MANAGE)
+@require_POST
+def grant_request_decide(request, pk):
+    grant_request = access_by_id(
+        GrantRequest.objects.select_related("user", "unit", "role"), pk, request.user, Perm.SECURITY_MANAGE
+    )
+    form = GrantDecisionForm(request.POST)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        run_service(
+            form,
+            lambda: services.do_decide_grant_request(
+                actor=request.user, grant_request=grant_request, approve=approve, reason=form.cleaned_data["reason"]
+            ),
+        )
+        success = "已批准，角色已生效。" if approve else "已拒绝该申请。"
+    else:
+        success = ""
+    report_form(request, form, success)
+    return redirect("accounts:grant-request-list")

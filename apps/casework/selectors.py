@@ -67,7 +67,8 @@ def access_session(user, pk) -> CounsellingSession:
 
 
 def can_read_notes(user, session: CounsellingSession) -> bool:
-    """The case's counsellor, or a psychiatrist / district role holding NOTE_VIEW over the unit."""
+    """The case's counsellor (a psychiatrist too: only for cases assigned or referred to them), or a
+    district role holding NOTE_VIEW over the unit (issue 14)."""
     grant = active_grant(user)
     if grant is None or not can(user, Perm.NOTE_VIEW, session):
         return False

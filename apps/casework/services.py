@@ -43,7 +43,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 GUARDIAN_ONLY_FOR_MINORS = frozenset({CaseState.PAUSED, CaseState.POSTPONED, CaseState.TERMINATED})
 OPEN_STATES = frozenset(set(CaseState.values) - {CaseState.CLOSED})
 # Besides the case's own counsellor, roles that may read session notes when they hold NOTE_VIEW over the unit.
-NOTE_READER_ROLES = frozenset({"psychiatrist", "district_admin"})
+# A psychiatrist is not one of them (issue 14): they read the notes of the cases assigned or referred to them,
+# i.e. where they are the case's counsellor (a referral inside the service changes the counsellor to them).
+NOTE_READER_ROLES = frozenset({"district_admin"})
 MIN_JUSTIFICATION = 10
 
 
@@ -284,7 +286,7 @@ def do_record_session(*, actor, case: Case, data: dict) -> CounsellingSession:
     The diagnosis is written only by holders of ``Perm.DIAGNOSE``; recording consent, when given,
     is stored as a per-session consent row (S-PRIN-3)."""
     if not may_write_session(actor, case):
-        raise ValidationError("只有本个案的咨询师（或精神科医生）可以记录咨询。", code="forbidden")
+        raise ValidationError("只有本个案的咨询师（含被指派或转介该个案的精神科医生）可以记录咨询。", code="forbidden")
     if case.state != CaseState.ACTIVE:
         raise ValidationError(f"个案当前为“{case.get_state_display()}”，只有服务中的个案可以记录咨询。", code="state")
     clean = {

@@ -55,6 +55,7 @@ MENU: list[MenuSection] = [
         (
             MenuItem(_("审计日志"), "audit:entry-list", "journal-text", Perm.AUDIT_VIEW),
             MenuItem(_("登录锁定"), "accounts:lockouts", "lock", Perm.SECURITY_MANAGE),
+            MenuItem(_("角色授予审批"), "accounts:grant-request-list", "person-check", Perm.SECURITY_MANAGE),
         ),
     ),
     MenuSection(

@@ -31,3 +31,29 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that may carry personal data (issue 14 item 8).
+
+    The rule is deliberately simple: every response to a logged-in request (session or API token)
+    and every API response, whoever asked. Static files keep their caching; WhiteNoise answers them
+    before this middleware sees the request.
+    """
+
+    STATIC_PREFIXES = ("/static/",)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(self.STATIC_PREFIXES):
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            if "no-store" not in response.get("Cache-Control", ""):
+                response["Cache-Control"] = "no-store"
+            response.setdefault("Pragma", "no-cache")
+            response.setdefault("Expires", "0")
+        return response

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from apps.audit.services import log_read
 from apps.core.access import access_by_id, can, scope
-from apps.core.api import ASSIGNMENT_HEADER, validated
+from apps.core.api import choose_assignment, validated
 from apps.core.perms import AUTHENTICATED, Perm
 from apps.identity.masks import mask_id, mask_mobile
 
@@ -84,9 +84,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def check_permissions(self, request):
         """The ballot is also open to a board seat held through the ``member`` grant (H-MEM-2), as on the page."""
         if self.action == "ballot" and request.user.is_authenticated:
-            header = request.META.get(ASSIGNMENT_HEADER)
-            if header and header.isdigit():
-                request.user.active_assignment_id = int(header)
+            choose_assignment(request, request.user)  # a foreign or invalid header is refused (403), as elsewhere
             if not can(request.user, Perm.MEMBERSHIP_VOTE) and selectors.board_seat_association(request.user):
                 return
         super().check_permissions(request)

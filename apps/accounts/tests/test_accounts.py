@@ -102,9 +102,15 @@ def test_three_administrators_are_exclusive(tree):
 
 
 def test_manager_cannot_grant_a_role_stronger_than_their_own(tree, street_manager, counsellor_a):
+    """S-ORG-2, issue 14 item 2: administrative powers are not delegable; a note-reading role (counsellor)
+    is no longer granted directly (two-person rule), a client-data role the manager holds is."""
     with pytest.raises(ValidationError, match="权限超出"):
+        services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c1, role=role("system_admin"))
+    with pytest.raises(ValidationError, match="安全管理员"):
         services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c1, role=role("audit_admin"))
-    services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c2, role=role("counsellor"))
+    with pytest.raises(ValidationError, match="双人规则"):
+        services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c2, role=role("counsellor"))
+    services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c2, role=role("community_worker"))
 
 
 def test_assignment_outside_subtree_is_refused(tree, street_manager, counsellor_a):
@@ -146,19 +152,20 @@ def test_superuser_flag_grants_nothing(tree):
     assert not can(su, Perm.ORG_VIEW)
 
 
-def test_account_changes_are_audited_with_passwords_hidden(tree, street_manager, counsellor_a):
+def test_account_changes_are_audited_with_passwords_hidden(tree, street_manager):
     """X-4: account changes are audited; password hashes never reach the log."""
     from apps.audit.models import AuditEntry
 
+    worker = make_user("worker_c1", tree.c1, "community_worker")
     start = AuditEntry.objects.count()
-    services.do_set_password(actor=street_manager, user=counsellor_a, password="New-Password-2026")
-    services.do_assign_role(actor=street_manager, user=counsellor_a, unit=tree.c2, role=role("counsellor"))
-    services.do_set_active(actor=street_manager, user=counsellor_a, active=False)
+    services.do_set_password(actor=street_manager, user=worker, password="New-Password-2026")
+    services.do_assign_role(actor=street_manager, user=worker, unit=tree.c2, role=role("community_worker"))
+    services.do_set_active(actor=street_manager, user=worker, active=False)
     entries = list(AuditEntry.objects.order_by("seq")[start:])
     assert [e.object_type for e in entries] == ["accounts.user", "accounts.assignment", "accounts.user"]
     assert entries[0].changes["password"] == {"before": "***", "after": "***"}
-    counsellor_a.refresh_from_db()
-    assert counsellor_a.password.split("$")[-1] not in str([e.changes for e in entries])
+    worker.refresh_from_db()
+    assert worker.password.split("$")[-1] not in str([e.changes for e in entries])
     assert entries[2].changes["is_active"] == {"before": True, "after": False}
 
 

@@ -133,8 +133,8 @@ def test_reauthentication_before_sensitive_acts(tree, district_admin):
     assert "密码不正确" in client.post("/accounts/reauth/", {"password": "nope"}).content.decode()
     response = client.post("/accounts/reauth/", {"password": PASSWORD, "next": "/accounts/me/token/"})
     assert response.url == "/accounts/me/token/"
-    created = client.post("/accounts/me/token/", {"action": "create"})
-    assert re.search(r'data-testid="token">[0-9a-f]{40}<', created.content.decode())
+    created = client.post("/accounts/me/token/", {"action": "create", "name": "对接系统", "days": 30})
+    assert re.search(r'data-testid="token">xy_[0-9a-f]{12}_[A-Za-z0-9_-]{43}<', created.content.decode())
 
 
 def test_reauthentication_asks_for_the_code_when_enrolled(tree, counsellor_a):

@@ -1,6 +1,5 @@
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from apps.audit.choices import AuditAction, AuditOutcome
 from apps.audit.models import AuditEntry
@@ -69,8 +68,10 @@ def test_404_on_a_matched_route_is_a_denial(client, tree, street_manager):
 
 def test_api_denial_records_the_token_user(client, tree, counsellor_a):
     """X-4: for token calls the denial names the user DRF authenticated, not an anonymous one."""
-    token = Token.objects.create(user=counsellor_a)
-    response = client.get("/api/audit-entries/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    from apps.accounts.tokens import do_create_token
+
+    _token, key = do_create_token(actor=counsellor_a, name="测试")
+    response = client.get("/api/audit-entries/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 403
     entry = _only(AuditAction.PERMISSION_DENIED)
     assert entry.actor_id == counsellor_a.pk and entry.object_label == "403 GET /api/audit-entries/"

@@ -188,6 +188,12 @@ def test_session_rules(active_case, counsellor_a, counsellor_b, tree):
     consent = Consent.objects.visible_to(counsellor_a, "client.view").get(session=session)
     assert consent.kind == "recording"
     doctor = make_user("doctor", tree.s1, "psychiatrist", full_name="郑医生")
+    # issue 14 item 1: a psychiatrist records only on a case assigned or referred to them.
+    with pytest.raises(ValidationError, match="本个案的咨询师"):
+        services.do_record_session(actor=doctor, case=active_case, data=session_data(diagnosis="轻度抑郁"))
+    services.do_change_counsellor(
+        actor=counsellor_a, case=active_case, counsellor=doctor, reason="转介精神科医生评估", client_informed=True
+    )
     done = services.do_record_session(actor=doctor, case=active_case, data=session_data(diagnosis="轻度抑郁"))
     assert done.diagnosis == "轻度抑郁"
     colleague = make_user("counsellor_c1c", tree.c1, "counsellor")
@@ -202,7 +208,8 @@ def test_session_rules(active_case, counsellor_a, counsellor_b, tree):
 
 
 def test_session_notes_visible_only_to_counsellor_and_readers_and_audited(active_case, counsellor_a, tree):
-    """S-PRIN-3, X-4: notes show to the case's counsellor or a psychiatrist; each read is audited."""
+    """S-PRIN-3, X-4: notes show to the case's counsellor only (a psychiatrist only on cases assigned or
+    referred to them, issue 14 item 1); each read is audited."""
     session = services.do_record_session(actor=counsellor_a, case=active_case, data=session_data())
     colleague = make_user("counsellor_c1c", tree.c1, "counsellor")
     doctor = make_user("doctor", tree.s1, "psychiatrist")
@@ -211,19 +218,21 @@ def test_session_notes_visible_only_to_counsellor_and_readers_and_audited(active
     page = browser(counsellor_a).get(url).content.decode()
     assert "失眠与工作压力" in page and reads.count() == 1
     page = browser(doctor).get(url).content.decode()
-    assert "失眠与工作压力" in page and reads.count() == 2
+    assert "失眠与工作压力" not in page and 'data-testid="notes-hidden"' in page and reads.count() == 1
     page = browser(colleague).get(url).content.decode()
-    assert "失眠与工作压力" not in page and 'data-testid="notes-hidden"' in page and reads.count() == 2
+    assert "失眠与工作压力" not in page and 'data-testid="notes-hidden"' in page and reads.count() == 1
     case_page = browser(counsellor_a).get(f"/casework/cases/{active_case.pk}/").content.decode()
     assert "失眠与工作压力" not in case_page and f"/casework/sessions/{session.pk}/" in case_page
     assert browser(make_user("cb", tree.c2, "counsellor")).get(url).status_code == 404
     api = APIClient()
     api.force_authenticate(colleague)
     assert "notes" not in api.get(f"/api/counselling-sessions/{session.pk}/").json()
+    api.force_authenticate(doctor)
+    assert "notes" not in api.get(f"/api/counselling-sessions/{session.pk}/").json()
     api.force_authenticate(counsellor_a)
     assert api.get(f"/api/counselling-sessions/{session.pk}/").json()["notes"].startswith("来访者谈到")
     assert "notes" not in api.get("/api/counselling-sessions/").json()["results"][0]
-    assert reads.count() == 3
+    assert reads.count() == 2
 
 
 def test_confidentiality_override(active_case, counsellor_a, street_manager, tree):
@@ -337,3 +346,27 @@ def test_demo_data(tree, counsellor_a):
         states = set(Case.objects.values_list("state", flat=True))
         assert {"requested", "active", "paused", "closed", "referred"} <= states
         assert CounsellingSession.objects.exists() and Consent.objects.filter(kind="recording").exists()
+
+
+def test_psychiatrist_reads_notes_only_of_cases_assigned_or_referred_to_them(active_case, counsellor_a, tree):
+    """S-PRIN-3, X-4, issue 14 item 1: holding the psychiatrist role is not a key to every note in scope —
+    the notes open once the case is referred to (its counsellor changed to) the psychiatrist, and close again
+    when it is handed back."""
+    from apps.casework import selectors
+
+    session = services.do_record_session(actor=counsellor_a, case=active_case, data=session_data())
+    doctor = make_user("doctor", tree.s1, "psychiatrist")
+    api = APIClient()
+    api.force_authenticate(doctor)
+    url = f"/api/counselling-sessions/{session.pk}/"
+    assert "notes" not in api.get(url).json()
+    assert not selectors.can_read_notes(doctor, session)
+    services.do_change_counsellor(
+        actor=counsellor_a, case=active_case, counsellor=doctor, reason="转介精神科医生评估", client_informed=True
+    )
+    session.case.refresh_from_db()
+    assert api.get(url).json()["notes"].startswith("来访者谈到")
+    services.do_change_counsellor(
+        actor=doctor, case=active_case, counsellor=counsellor_a, reason="评估完毕转回咨询师", client_informed=True
+    )
+    assert "notes" not in api.get(url).json()

@@ -201,3 +201,18 @@ def test_seat_holder_votes_through_the_api_with_the_member_grant(assoc, other_as
     )
     assert late.status_code == 403
     assert list(Ballot.objects.values_list("voter__username", "choice")) == [("api_voter", "approve")]
+
+
+def test_api_ballot_refuses_a_foreign_assignment_header(assoc, officer, board):
+    """H-MEM-2, issue 14 item 3: the ballot's seat path refuses another person's or an invalid
+    X-Xinyuan-Assignment with 403, like every other endpoint, and writes nothing."""
+    application = voting_application(assoc, officer)
+    client = logged_in(board[0])
+    url = f"/api/membership/applications/{application.pk}/ballot/"
+    foreign = officer.assignments.first().pk
+    for header in (str(foreign), "abc", "9" * 30):
+        response = client.post(
+            url, {"choice": "approve"}, content_type="application/json", HTTP_X_XINYUAN_ASSIGNMENT=header
+        )
+        assert response.status_code == 403
+    assert not Ballot.objects.exists()
