@@ -60,8 +60,11 @@ def test_browser_language_does_not_switch_the_interface_to_english(tree, counsel
     assert "Log out" in staff.get("/").content.decode()
 
 
-def test_public_booking_of_a_taken_hour_shows_the_reason_on_the_form(tree, counsellor_a):
+def test_public_booking_of_a_taken_hour_shows_the_reason_on_the_form(tree, counsellor_a, settings):
     """S-FLOW-1: a member of the public who picks an hour just taken gets a Chinese message, not an error page."""
+    from apps.notifications.backends import sms_outbox
+
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"
     starts = next_weekday(0, 10)
     Availability.objects.create(
         unit=tree.c1, unit_path=tree.c1.path, counsellor=counsellor_a, weekday=0, start="09:00", end="12:00"
@@ -70,7 +73,9 @@ def test_public_booking_of_a_taken_hour_shows_the_reason_on_the_form(tree, couns
         "slot": starts.isoformat(), "channel": "onsite", "contact_name": "王小明",
         "contact_phone": "139 1234 5678", "needs_symptoms": "想咨询", "agree": "on",
     }  # fmt: skip
-    assert HttpClient().post(f"/book/{tree.c1.pk}/", post).status_code == 302
+    first = HttpClient()
+    assert first.post(f"/book/{tree.c1.pk}/", post).status_code == 302
+    assert first.post("/book/verify/", {"code": sms_outbox[-1].params["code"]}).status_code == 302  # issue 14
     taken = HttpClient().post(f"/book/{tree.c1.pk}/", {**post, "contact_phone": "13700001111"})
     assert taken.status_code == 200 and "该时段已约满或不在服务时间内" in taken.content.decode()
     outside = HttpClient().post(f"/book/{tree.c1.pk}/", {**post, "slot": starts.replace(hour=3).isoformat()})

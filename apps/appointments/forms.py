@@ -132,3 +132,14 @@ class PublicBookingForm(ContactFields):
     )
 
     field_order = ["slot", "channel", "contact_name", "contact_phone", "needs_symptoms", "agree"]
+
+
+class PublicCodeForm(forms.Form):
+    """Step 2 of the public form: the six-digit code sent by SMS (issue 14 item 4)."""
+
+    code = forms.CharField(
+        label="短信验证码",
+        max_length=12,
+        error_messages={"required": "请输入短信验证码。"},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )

@@ -169,3 +169,30 @@ class BookedSlot(models.Model):
 
     def __str__(self):
         return f"{self.resource_key}@{self.slot_start:%Y-%m-%d %H:%M}"
+
+
+class PublicBookingCheck(VaultModel):
+    """A public booking waiting for the SMS code sent to its phone (S-FLOW-1, issue 14 item 4).
+
+    It holds no hour: ``free_slots`` never looks at this table. Only the right code, entered before
+    ``expires_at`` and within the allowed attempts, turns it into a requested ``Appointment``; the
+    row is deleted then, and expired rows are purged by the periodic task. The code is kept only as
+    a salted HMAC; the form data are encrypted like an appointment's.
+    """
+
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", verbose_name="服务单位")
+    contact_phone = EncryptedCharField("联系电话", max_length=20)
+    contact_phone_index = BlindIndexField(source="contact_phone", normalizer=normalize_phone)
+    payload = EncryptedTextField("预约内容")  # JSON of the checked form data
+    code_hash = models.CharField(max_length=100)
+    attempts = models.PositiveSmallIntegerField("已输错次数", default=0)
+    expires_at = models.DateTimeField("验证码失效时间")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "待验证的网上预约"
+        verbose_name_plural = "待验证的网上预约"
+        indexes = [models.Index(fields=["expires_at"], name="apptcheck_expires")]
+
+    def __str__(self):
+        return f"待验证预约 #{self.pk}"

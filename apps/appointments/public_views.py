@@ -2,19 +2,22 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from apps.audit.services import client_ip
 from apps.core.forms import run_service
 from apps.core.perms import public
 
 from . import services
 from .choices import Weekday
-from .forms import PublicBookingForm
+from .forms import PublicBookingForm, PublicCodeForm
 
 SESSION_KEY = "appointments_booked"
+CHECK_KEY = "appointments_check"  # the PublicBookingCheck waiting for this browser's SMS code
 
 
 @public
@@ -46,16 +49,45 @@ def book(request, unit_id):
         else:
             data["starts_at"] = starts_at
             data["told_confidentiality_and_change_cancel"] = data.pop("agree")
-            appointment = run_service(form, lambda: services.do_request_appointment(unit=unit, data=data))
-            if appointment:
-                request.session[SESSION_KEY] = appointment.pk
-                return redirect("appointments-public:done")
+            check = run_service(
+                form, lambda: services.do_start_public_booking(unit=unit, data=data, ip=client_ip(request))
+            )
+            if check:
+                request.session[CHECK_KEY] = check.pk
+                return redirect("appointments-public:verify")
     slots = services.free_slots(unit)
     days = [(day, Weekday(day.weekday()).label, hours) for day, hours in slots.items()]
     chosen = request.POST.get("slot", "")
     return render(
         request, "appointments/public/book.html", {"unit": unit, "form": form, "days": days, "chosen": chosen}
     )
+
+
+@public
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Step 2: the code sent by SMS; only the right code makes the request and holds the hour."""
+    check_id = request.session.get(CHECK_KEY)
+    phone = services.masked_check_phone(check_id)
+    if phone is None:
+        request.session.pop(CHECK_KEY, None)
+        return redirect("appointments-public:choose-unit")
+    form = PublicCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        appointment = run_service(
+            form,
+            lambda: services.do_verify_public_booking(
+                check_id=check_id, code=form.cleaned_data["code"], ip=client_ip(request)
+            ),
+        )
+        if appointment:
+            request.session.pop(CHECK_KEY, None)
+            request.session[SESSION_KEY] = appointment.pk
+            return redirect("appointments-public:done")
+        if services.masked_check_phone(check_id) is None:  # expired or too many wrong codes
+            request.session.pop(CHECK_KEY, None)
+    limits = {"minutes": settings.PUBLIC_BOOKING_CODE_MINUTES, "per_phone": settings.PUBLIC_BOOKING_SMS_PER_PHONE}
+    return render(request, "appointments/public/verify.html", {"form": form, "phone": phone, **limits})
 
 
 @public
@@ -72,4 +104,5 @@ def done(request):
         appointment = Appointment.objects.select_related("unit").filter(pk=pk).first()
     if appointment is None:
         return redirect("appointments-public:choose-unit")
-    return render(request, "appointments/public/done.html", {"a": appointment})
+    hours = settings.PUBLIC_BOOKING_UNCONFIRMED_MINUTES // 60
+    return render(request, "appointments/public/done.html", {"a": appointment, "expire_hours": hours})

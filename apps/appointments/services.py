@@ -11,9 +11,12 @@ import json
 import secrets
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_change, log_event, snapshot
@@ -24,7 +27,7 @@ from apps.identity.phones import normalize_phone
 from apps.orgs.models import OrgUnit
 
 from .choices import ACTIVE, GENDERS, Channel, RoomKind, Status, Weekday
-from .models import Appointment, Availability, BookedSlot, Room
+from .models import Appointment, Availability, BookedSlot, PublicBookingCheck, Room
 
 SLOT_MINUTES = 50
 MAX_DURATION = timedelta(hours=4)
@@ -328,10 +331,8 @@ def _check_public_limit(phone: str) -> None:
         )
 
 
-@transaction.atomic
-def do_request_appointment(*, unit: OrgUnit, data: dict, now=None) -> Appointment:
-    """A member of the public asks for an appointment at a free hour; staff confirm it later."""
-    now = now or timezone.now()
+def _check_public_request(unit: OrgUnit, data: dict, now) -> dict:
+    """Everything a public request must satisfy; the clean values to store (no side effects)."""
     if not public_units().filter(pk=unit.pk).exists():
         raise ValidationError("该单位暂不接受网上预约。", code="not_public")
     if not data.get("told_confidentiality_and_change_cancel"):
@@ -347,12 +348,21 @@ def do_request_appointment(*, unit: OrgUnit, data: dict, now=None) -> Appointmen
     local = timezone.localtime(starts_at)
     if local not in free_slots(unit, now=now).get(local.date(), []):
         raise ValidationError({"starts_at": "该时段已约满或不在服务时间内，请选择其他时段。"})
+    return {**clean, "channel": channel, "starts_at": starts_at, "ends_at": ends_at}
+
+
+@transaction.atomic
+def do_request_appointment(*, unit: OrgUnit, data: dict, now=None) -> Appointment:
+    """Create the requested appointment that holds its hour until staff confirm it.
+
+    Only ``do_verify_public_booking`` calls this for the public, after the SMS code to the phone
+    was entered; no page or API reaches it directly (issue 14 item 4).
+    """
+    now = now or timezone.now()
+    clean = _check_public_request(unit, data, now)
     appointment = Appointment.objects.create(
         unit=unit,
         unit_path=unit.path,
-        channel=channel,
-        starts_at=starts_at,
-        ends_at=ends_at,
         told_confidentiality_and_change_cancel=True,
         status=Status.REQUESTED,
         reference=_new_reference(),
@@ -361,6 +371,211 @@ def do_request_appointment(*, unit: OrgUnit, data: dict, now=None) -> Appointmen
     )
     log_event(actor=None, action=AuditAction.CREATE, obj=appointment, unit=unit, purpose="网上自助预约")
     return appointment
+
+
+# --- public requests: SMS code, limits, expiry (issue 14 item 4) -------------------------------
+CODE_TEMPLATE = "public_booking_code"
+CODE_EXPIRED = "验证码已失效，请重新提交预约。"
+DAY = 24 * 3600
+HOUR = 3600
+
+
+def _limit(name: str) -> int:
+    return int(getattr(settings, name))
+
+
+def _counter_key(kind: str, value) -> str:
+    """A cache key per (kind, value); phones and IPs enter it only as a keyed hash."""
+    digest = salted_hmac("appointments.public-limit", f"{kind}:{value}", algorithm="sha256").hexdigest()[:32]
+    return f"appointments:public:{kind}:{digest}"
+
+
+def _count(kind: str, value) -> int:
+    return int(cache.get(_counter_key(kind, value)) or 0)
+
+
+def _bump(kind: str, value, timeout: int) -> int:
+    """Add one to a counter in the shared cache (atomic in Redis); the window starts at the first hit."""
+    key = _counter_key(kind, value)
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout)
+        return 1
+
+
+def _unbump(kind: str, value) -> None:
+    try:
+        cache.decr(_counter_key(kind, value))
+    except ValueError:
+        pass
+
+
+IP_LIMIT = "同一网络地址 24 小时内最多提交 {n} 次网上预约，请稍后再试或致电服务单位。"
+UNIT_LIMIT = "该单位今天的网上预约名额已满，请明天再试或直接致电服务单位预约。"
+
+
+def _check_booking_room(unit: OrgUnit, ip: str | None) -> None:
+    """Refuse before an SMS is spent when this address or this unit already reached its daily limit."""
+    if _count("ip", ip or "unknown") >= _limit("PUBLIC_BOOKING_PER_IP"):
+        raise ValidationError(IP_LIMIT.format(n=_limit("PUBLIC_BOOKING_PER_IP")), code="rate_limited")
+    if _count("unit", unit.pk) >= _limit("PUBLIC_BOOKING_PER_UNIT"):
+        raise ValidationError(UNIT_LIMIT, code="rate_limited")
+
+
+def _take_booking_room(unit: OrgUnit, ip: str | None) -> None:
+    """Count one request for this address and this unit; refuse (and count nothing) past a limit."""
+    ip = ip or "unknown"
+    if _bump("ip", ip, DAY) > _limit("PUBLIC_BOOKING_PER_IP"):
+        _unbump("ip", ip)
+        raise ValidationError(IP_LIMIT.format(n=_limit("PUBLIC_BOOKING_PER_IP")), code="rate_limited")
+    if _bump("unit", unit.pk, DAY) > _limit("PUBLIC_BOOKING_PER_UNIT"):
+        _unbump("unit", unit.pk)
+        _unbump("ip", ip)
+        raise ValidationError(UNIT_LIMIT, code="rate_limited")
+
+
+def _code_hash(code: str, salt: str | None = None) -> str:
+    salt = salt or secrets.token_hex(8)
+    digest = salted_hmac("appointments.public-code", f"{salt}:{code}", algorithm="sha256").hexdigest()
+    return f"{salt}${digest}"
+
+
+def _code_matches(check: PublicBookingCheck, code: str) -> bool:
+    salt, _, _ = check.code_hash.partition("$")
+    code = "".join((code or "").split())
+    return bool(code) and constant_time_compare(_code_hash(code, salt), check.code_hash)
+
+
+def _send_code(phone: str, code: str, minutes: int) -> None:
+    from apps.notifications.backends import SmsError, SmsMessage, get_sms_backend
+    from apps.notifications.catalog import render
+
+    rendered = render(CODE_TEMPLATE, {"code": code, "minutes": minutes})
+    message = SmsMessage(phone=phone, text=rendered.sms, template=CODE_TEMPLATE, params=rendered.sms_params)
+    try:
+        get_sms_backend().send(message)
+    except SmsError:
+        raise ValidationError("验证码短信发送失败，请稍后再试或直接致电服务单位预约。", code="sms_failed") from None
+
+
+def do_start_public_booking(*, unit: OrgUnit, data: dict, ip: str | None, now=None) -> PublicBookingCheck:
+    """Step 1 of a public booking: check the request, send a one-time code to its phone.
+
+    Nothing is held yet. An SMS costs money and reaches a stranger's phone, so codes are limited
+    per phone and per client address (counted in the shared cache), and a request is refused
+    before any SMS when its address or unit has used up the day's public requests. The SMS is sent
+    after the row is committed (no database lock is held while the provider answers); when sending
+    fails the row is deleted again.
+    """
+    now = now or timezone.now()
+    clean = _check_public_request(unit, data, now)
+    _check_booking_room(unit, ip)
+    if _bump("sms-ip", ip or "unknown", HOUR) > _limit("PUBLIC_BOOKING_SMS_PER_IP"):
+        raise ValidationError("获取验证码过于频繁，请一小时后再试或直接致电服务单位预约。", code="rate_limited")
+    if _bump("sms-phone", clean["contact_phone"], HOUR) > _limit("PUBLIC_BOOKING_SMS_PER_PHONE"):
+        raise ValidationError("该号码获取验证码次数过多，请一小时后再试。", code="rate_limited")
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = _limit("PUBLIC_BOOKING_CODE_MINUTES")
+    payload = {**clean, "starts_at": clean["starts_at"].isoformat(), "ends_at": clean["ends_at"].isoformat()}
+    check = PublicBookingCheck.objects.create(
+        unit=unit,
+        contact_phone=clean["contact_phone"],
+        payload=json.dumps(payload, ensure_ascii=False),
+        code_hash=_code_hash(code),
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    try:
+        _send_code(clean["contact_phone"], code, minutes)
+    except ValidationError:
+        check.delete()
+        raise
+    return check
+
+
+def do_verify_public_booking(*, check_id, code: str, ip: str | None, now=None) -> Appointment:
+    """Step 2: the code from the SMS turns the check into a requested appointment holding its hour.
+
+    A wrong code counts an attempt (committed even though the call is refused); the last allowed
+    wrong attempt, or an expired code, deletes the check so that only a new SMS can start again.
+    """
+    now = now or timezone.now()
+    error = None
+    with transaction.atomic():
+        check = PublicBookingCheck.objects.select_for_update().filter(pk=check_id).first() if check_id else None
+        if check is None:
+            error = ValidationError(CODE_EXPIRED, code="code_expired")
+        elif check.expires_at <= now:
+            check.delete()
+            error = ValidationError(CODE_EXPIRED, code="code_expired")
+        elif not _code_matches(check, code):
+            check.attempts += 1
+            left = _limit("PUBLIC_BOOKING_CODE_ATTEMPTS") - check.attempts
+            if left <= 0:
+                check.delete()
+                error = ValidationError("验证码输错次数过多，已失效，请重新提交预约。", code="code_attempts")
+            else:
+                check.save(update_fields=["attempts"])
+                error = ValidationError({"code": f"验证码不正确，还可以再试 {left} 次。"}, code="code_wrong")
+        else:
+            unit, payload = check.unit, json.loads(check.payload)
+            check.delete()
+    if error is not None:
+        raise error
+    data = {
+        **payload,
+        "starts_at": datetime.fromisoformat(payload["starts_at"]),
+        "told_confidentiality_and_change_cancel": True,
+    }
+    data.update(json.loads(payload.get("basic_info") or "{}"))
+    _take_booking_room(unit, ip)
+    try:
+        return do_request_appointment(unit=unit, data=data, now=now)
+    except ValidationError:
+        _unbump("ip", ip or "unknown")
+        _unbump("unit", unit.pk)
+        raise
+
+
+def masked_check_phone(check_id) -> str | None:
+    """The phone a pending check sent its code to, masked for the page (``139****5678``), or None."""
+    from apps.identity.masks import mask_mobile
+
+    check = PublicBookingCheck.objects.filter(pk=check_id).first() if check_id else None
+    return mask_mobile(check.contact_phone) if check else None
+
+
+def do_expire_public_bookings(now=None) -> tuple[int, int]:
+    """Delete expired SMS checks; cancel public requests staff left unconfirmed too long, freeing their hour.
+
+    Returns ``(checks deleted, requests cancelled)``. Run by the periodic task every five minutes.
+    """
+    now = now or timezone.now()
+    checks, _ = PublicBookingCheck.objects.filter(expires_at__lte=now).delete()
+    minutes = _limit("PUBLIC_BOOKING_UNCONFIRMED_MINUTES")
+    cutoff = now - timedelta(minutes=minutes)
+    reason = f"网上预约超过 {minutes // 60} 小时未确认，系统已自动取消并释放时段。"
+    cancelled = 0
+    with unscoped("expiry of unconfirmed public requests (periodic task)"):
+        stale = list(
+            Appointment.objects.filter(public_request=True, status=Status.REQUESTED, created_at__lte=cutoff)
+            .order_by("id")
+            .values_list("pk", flat=True)
+        )
+        for pk in stale:
+            with transaction.atomic():
+                appointment = Appointment.objects.select_for_update().filter(pk=pk).first()
+                if appointment is None or appointment.status != Status.REQUESTED:
+                    continue
+                before = snapshot(appointment)
+                appointment.status = Status.CANCELLED
+                appointment.status_reason = reason
+                appointment.save()
+                _release_slots(appointment)
+                log_change(None, appointment, before, snapshot(appointment), purpose="超时未确认，自动取消")
+                cancelled += 1
+    return checks, cancelled
 
 
 # --- changes -----------------------------------------------------------------------------------

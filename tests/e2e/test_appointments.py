@@ -16,8 +16,13 @@ from .test_scoped_login import login
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_public_booking_confirm_and_counsellors_day(live_server, page_factory):
-    """S-FLOW-1, S-FLOW-2: public phone booking → reference; staff confirm; the counsellor's day in order."""
+def test_public_booking_confirm_and_counsellors_day(live_server, page_factory, settings):
+    """S-FLOW-1, S-FLOW-2, issue 14 item 4: public phone booking → SMS code → reference; staff confirm; the
+    counsellor's day in order."""
+    from apps.notifications.backends import sms_outbox
+
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"  # the code, unmasked
+    sms_outbox.clear()
     call_command("seed_demo", part="service")
     codes = {"community-1-1": "DEMO-S1C1", "community-2-1": "DEMO-S2C1", "street-1": "DEMO-S1", "district": "DEMO-D"}
     units = {key: OrgUnit.objects.get(code=code) for key, code in codes.items()}
@@ -43,6 +48,14 @@ def test_public_booking_confirm_and_counsellors_day(live_server, page_factory):
     phone.check("#id_agree")
     phone.fill("textarea[name=needs_symptoms]", "孩子上初二，最近厌学，想咨询如何沟通。")
     phone.click("button:has-text('提交预约')")
+    assert "139****5678" in phone.inner_text("[data-testid=code-sent]")  # nothing is held before the code
+    (message,) = [m for m in sms_outbox if m.phone == "+8613912345678"]
+    phone.fill("input[name=code]", "000000" if message.params["code"] != "000000" else "111111")
+    phone.click("button:has-text('确认预约')")
+    assert "验证码不正确" in phone.inner_text("main")
+    shot(phone, "62a-book-code-phone")
+    phone.fill("input[name=code]", message.params["code"])
+    phone.click("button:has-text('确认预约')")
     reference = phone.inner_text("[data-testid=reference]").strip()
     assert len(reference) == 8
     shot(phone, "62-book-reference-phone")

@@ -16,6 +16,7 @@ from apps.appointments.models import Appointment
 from apps.casework.models import Case, CounsellingSession
 from apps.clients.models import Client
 from apps.core.scoping import unscoped
+from apps.notifications.backends import sms_outbox
 from apps.outreach.models import Disclosure, HomeVisit, Referral
 
 from .conftest import shot
@@ -27,8 +28,10 @@ PHONE = "13600001234"
 NAME = "钟晓岚"
 
 
-def test_whole_service_flow_and_who_sees_what(live_server, page_factory):
+def test_whole_service_flow_and_who_sees_what(live_server, page_factory, settings):
     """S-CLIENT-3, S-FLOW-1, S-FLOW-2, S-FLOW-3, S-FLOW-5, S-FLOW-6, S-FLOW-8, S-PRIN-1, S-ORG-2: the whole flow."""
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"  # the booking code, unmasked
+    sms_outbox.clear()
     call_command("seed_demo", part="service")
     base = live_server.url
 
@@ -61,6 +64,8 @@ def test_whole_service_flow_and_who_sees_what(live_server, page_factory):
     phone.fill("textarea[name=needs_symptoms]", "睡不好，想找人聊聊。")
     phone.check("#id_agree")
     phone.click("button:has-text('提交预约')")
+    phone.fill("input[name=code]", sms_outbox[-1].params["code"])  # the SMS code (issue 14 item 4)
+    phone.click("button:has-text('确认预约')")
     reference = phone.inner_text("[data-testid=reference]").strip()
     shot(phone, "82-flow-public-booking-reference")
 

@@ -47,3 +47,20 @@ def booking(counsellor, starts_at, **extra) -> dict:
     }
     data.update(extra)
     return data
+
+
+@pytest.fixture
+def sms_outbox(settings):
+    """The SMS the code sends, whole (MemorySmsBackend: the file and console backends mask digits)."""
+    from apps.notifications.backends import sms_outbox as outbox
+
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
+def last_code(outbox, phone: str | None = None) -> str:
+    """The code of the last SMS (to ``phone``, given in E.164 like ``+8613912345678``)."""
+    message = [m for m in outbox if phone is None or m.phone == phone][-1]
+    return message.params["code"]

@@ -80,6 +80,7 @@ TARGETS = {
     # public booking pages (declared PUBLIC: the matrix only requests them)
     "appointments-public:choose-unit": Target(),
     "appointments-public:book": Target(lambda w, u: {"unit_id": u.pk}),
+    "appointments-public:verify": Target(),
     "appointments-public:done": Target(),
     # API
     "appointment-list": Target(body=_booking),

@@ -19,7 +19,7 @@ from apps.core.perms import Perm
 from apps.core.scoping import ScopeError, unscoped
 from conftest import make_user
 
-from .conftest import booking, next_weekday
+from .conftest import booking, last_code, next_weekday
 
 pytestmark = pytest.mark.django_db
 
@@ -228,8 +228,9 @@ def test_confirm_assigns_a_free_counsellor_and_rechecks(tree, counsellor_a, stre
     assert second.status == Status.REQUESTED and second.counsellor is None
 
 
-def test_public_pages_book_and_show_only_your_reference(tree, counsellor_a, hours_a, monday_10):
-    """S-FLOW-1, X-2: the public page lists public units, books a free hour, shows only this session's reference."""
+def test_public_pages_book_and_show_only_your_reference(tree, counsellor_a, hours_a, monday_10, sms_outbox):
+    """S-FLOW-1, X-2, issue 14 item 4: the public page lists public units, books a free hour after the SMS code,
+    shows only this session's reference."""
     from apps.orgs.services import do_create_unit
 
     health = do_create_unit(actor=None, parent=tree.s1, kind="health_section", name="卫生服务中心心理科", code="T-H")
@@ -254,6 +255,11 @@ def test_public_pages_book_and_show_only_your_reference(tree, counsellor_a, hour
     assert "号码" in bad_phone.content.decode()
     assert all_appointments() == []
     response = web.post(f"/book/{tree.c1.pk}/", {**post, "agree": "on"})
+    assert response.status_code == 302 and response["Location"] == "/book/verify/"
+    assert all_appointments() == []  # nothing is held before the code
+    assert "139****5678" in web.get("/book/verify/").content.decode()
+    assert HttpClient().get("/book/verify/").status_code == 302  # another browser has no code to enter
+    response = web.post("/book/verify/", {"code": last_code(sms_outbox, "+8613912345678")})
     assert response.status_code == 302 and response["Location"] == "/book/done/"
     (appointment,) = all_appointments()
     done = web.get("/book/done/").content.decode()
