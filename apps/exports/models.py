@@ -1,5 +1,9 @@
+import json
+
 from django.conf import settings
 from django.db import models
+
+from apps.vault.fields import EncryptedCharField, EncryptedTextField
 
 from .choices import ExportFormat, ExportStatus
 
@@ -7,8 +11,11 @@ from .choices import ExportFormat, ExportStatus
 class ExportJob(models.Model):
     """One bulk export: who asked, why, for which unit's scope, and the encrypted archive made.
 
-    The archive's password is shown once to the requester and never stored. Files are purged
-    after ``EXPORT_RETENTION_DAYS``.
+    The archive's password is shown once to the requester. It reaches the background worker
+    through ``archive_secret`` (vault-encrypted), which the worker empties as it takes the job, so
+    the password never travels through the task queue and is not kept. The list's filters (search
+    text such as an ID number or phone) are stored encrypted in ``filters_encrypted``; read and set
+    them through ``filters``. Files are purged after ``EXPORT_RETENTION_DAYS``.
     """
 
     scope_path_field = "unit_path"
@@ -24,7 +31,8 @@ class ExportJob(models.Model):
     dataset = models.CharField("数据集", max_length=40)
     format = models.CharField("格式", max_length=8, choices=ExportFormat.choices)
     reason = models.TextField("导出理由")
-    filters = models.JSONField("筛选条件", default=dict, blank=True)
+    filters_encrypted = EncryptedTextField("筛选条件", blank=True, default="", editable=False)
+    archive_secret = EncryptedCharField("解压密码（待生成）", max_length=64, blank=True, default="", editable=False)
     status = models.CharField("状态", max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     progress = models.PositiveSmallIntegerField("进度", default=0)
     row_count = models.PositiveIntegerField("行数", default=0)
@@ -46,6 +54,15 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"导出 #{self.pk} {self.dataset}.{self.format}"
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The list's filters the export applies ({} for none), decrypted from ``filters_encrypted``."""
+        return json.loads(self.filters_encrypted) if self.filters_encrypted else {}
+
+    @filters.setter
+    def filters(self, value: dict | None) -> None:
+        self.filters_encrypted = json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
 
     @property
     def dataset_label(self) -> str:

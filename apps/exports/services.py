@@ -1,5 +1,11 @@
 """Bulk exports: asked for with a reason after re-authentication, built in the background inside
-the requester's scope, delivered as an AES-encrypted ZIP whose one-time password is shown once."""
+the requester's scope, delivered as an AES-encrypted ZIP whose one-time password is shown once.
+
+The password never passes through the task queue (huey's SQLite file or Redis keep task arguments
+in clear): the request stores it vault-encrypted in ``ExportJob.archive_secret`` and queues only
+the job's id; the worker empties the column in the same statement that claims the job, then builds
+the archive with it. The list's filters are stored encrypted (``ExportJob.filters_encrypted``).
+"""
 
 import csv
 import io
@@ -52,13 +58,18 @@ def check_reason(reason: str) -> str:
 
 @transaction.atomic
 def do_request_export(*, actor, dataset_key: str, fmt: str, reason: str, filters: dict | None = None):
-    """Create the job and queue its build; return ``(job, password)`` — the password is not kept."""
+    """Create the job and queue its build; return ``(job, password)``.
+
+    The password waits for the worker encrypted on the job (``archive_secret``); only the job's id
+    is queued.
+    """
     dataset = get_dataset(dataset_key)
     if fmt not in ExportFormat.values:
         raise ValidationError("不支持的导出格式。", code="format")
     if not can(actor, FORMAT_PERMISSION[fmt]) or not can(actor, dataset.view_permission):
         raise ValidationError("您无权导出该数据。", code="forbidden")
     reason = check_reason(reason)
+    password = make_password()
     grant = active_grant(actor)
     job = ExportJob.objects.create(
         requested_by=actor,
@@ -69,13 +80,13 @@ def do_request_export(*, actor, dataset_key: str, fmt: str, reason: str, filters
         format=fmt,
         reason=reason,
         filters={k: str(v) for k, v in (filters or {}).items() if v},
+        archive_secret=password,
         expires_at=timezone.now() + timedelta(days=settings.EXPORT_RETENTION_DAYS),
     )
-    password = make_password()
     from .tasks import build_export_task
 
-    # The password travels to the worker with the task and is never written to the database.
-    transaction.on_commit(lambda: build_export_task(job.pk, password))
+    # Only the id goes into the queue; the worker reads (and wipes) the encrypted password itself.
+    transaction.on_commit(lambda: build_export_task(job.pk))
     _audit(actor, job, "申请导出")
     return job, password
 
@@ -102,12 +113,22 @@ def _write_table(fmt: str, columns, rows, on_row) -> bytes:
     return buffer.getvalue()
 
 
-def build_export(job_id: int, password: str) -> ExportJob:
-    """Run the dataset as the requester (same assignment, same scope) and write the archive."""
+def build_export(job_id: int) -> ExportJob:
+    """Run the dataset as the requester (same assignment, same scope) and write the archive.
+
+    The job is claimed and its encrypted password wiped in one UPDATE, so a second worker finds
+    nothing to do and the password is gone from the row whatever happens next.
+    """
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
     if job.status != ExportStatus.QUEUED:
         return job
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING)
+    password = job.archive_secret
+    claimed = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, archive_secret=""
+    )
+    if not claimed:
+        job.refresh_from_db()
+        return job
     user = job.requested_by
     user.active_assignment_id = job.assignment_id
     dataset = get_dataset(job.dataset)
@@ -115,6 +136,8 @@ def build_export(job_id: int, password: str) -> ExportJob:
         grant = active_grant(user)
         if grant is None or grant.assignment_id != job.assignment_id or not can(user, FORMAT_PERMISSION[job.format]):
             raise ValidationError("申请人的岗位或权限已变化，导出已取消。", code="grant_changed")
+        if not password:
+            raise ValidationError("解压密码已失效，请重新申请导出。", code="no_password")
         count = 0
 
         def tick():
@@ -178,7 +201,9 @@ def purge_expired(now=None) -> int:
     for job in ExportJob.objects.filter(expires_at__lte=now).exclude(status=ExportStatus.PURGED):
         if job.file_name:
             archive_path(job).unlink(missing_ok=True)
-        ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.PURGED, file_name="", file_size=0)
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportStatus.PURGED, file_name="", file_size=0, archive_secret=""
+        )
         purged += 1
     return purged
 

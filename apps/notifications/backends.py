@@ -4,16 +4,24 @@ A backend has one method, ``send(message) -> str``: it returns the provider's re
 message, or raises ``SmsError``. ``SmsError.retryable`` says whether trying again later may help
 (network trouble, provider busy) or not (bad number, template not configured).
 
-- ``ConsoleSmsBackend`` (default): prints the message; for development.
-- ``FileSmsBackend``: appends one JSON line per message to ``NOTIFY_SMS_FILE_PATH`` (var/sms.log).
+- ``ConsoleSmsBackend`` (development default): prints the message, masked; for development.
+- ``FileSmsBackend``: appends one JSON line per message, masked, to ``NOTIFY_SMS_FILE_PATH`` (var/sms.log).
+- ``MemorySmsBackend``: keeps each message whole in ``sms_outbox`` (this process only), for tests
+  that must read what was sent (a one-time code); never allowed in production.
 - ``AliyunSmsBackend``: Aliyun SMS (dysmsapi ``SendSms``), signed by hand (signature v1,
   HMAC-SHA1) and sent with ``urllib.request``; no SDK.
+
+The console and file backends leave the message on the server (a log, a file), so they write the
+number masked (138****5678) and every run of six or more digits in the text and parameters masked
+(ID numbers, phones, one-time codes, references). Production refuses them unless the operator
+chooses them explicitly with ``NOTIFY_SMS_ALLOW_LOCAL_BACKEND`` (issue 14 item 6).
 """
 
 import base64
 import hashlib
 import hmac
 import json
+import re
 import sys
 import threading
 import urllib.error
@@ -28,6 +36,36 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+# The backends that keep the message on this server instead of sending it.
+LOCAL_SMS_BACKENDS = (
+    "apps.notifications.backends.ConsoleSmsBackend",
+    "apps.notifications.backends.FileSmsBackend",
+)
+TEST_SMS_BACKENDS = ("apps.notifications.backends.MemorySmsBackend",)
+LONG_DIGITS = re.compile(r"\d{6,}[XxＸｘ]?")
+
+
+def mask_digits(text) -> str:
+    """Mask every run of six or more digits (an ID number's final X included): 3 + 4 kept from 11 on."""
+
+    def masked(match: re.Match) -> str:
+        run = match.group(0)
+        if len(run) < 11:
+            return "*" * len(run)
+        return run[:3] + "*" * (len(run) - 7) + run[-4:]
+
+    return LONG_DIGITS.sub(masked, str(text or ""))  # \d is Unicode: full-width digits are masked too
+
+
+def mask_phone(phone) -> str:
+    """The number as a local backend may write it: 13812345678 → 138****5678."""
+    from apps.identity.masks import mask_mobile  # not at import time: settings.py imports this module
+
+    try:
+        return mask_mobile(phone) or ""
+    except Exception:  # noqa: BLE001 - whatever the input, never write it unmasked
+        return mask_digits(phone)
 
 
 @dataclass(frozen=True)
@@ -54,20 +92,21 @@ class BaseSmsBackend:
 
 
 class ConsoleSmsBackend(BaseSmsBackend):
-    """Write each message to standard output (or ``stream``)."""
+    """Write each message, masked, to standard output (or ``stream``)."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
 
     def send(self, message: SmsMessage) -> str:
         ref = f"console-{uuid.uuid4().hex[:12]}"
-        self.stream.write(f"[短信] {message.phone} {message.text} ({message.template} {ref})\n")
+        phone, text = mask_phone(message.phone), mask_digits(message.text)
+        self.stream.write(f"[短信] {phone} {text} ({message.template} {ref})\n")
         self.stream.flush()
         return ref
 
 
 class FileSmsBackend(BaseSmsBackend):
-    """Append one JSON line per message to a file, for test systems and acceptance runs."""
+    """Append one JSON line per message, masked, to a file, for test systems and acceptance runs."""
 
     _lock = threading.Lock()
 
@@ -80,10 +119,10 @@ class FileSmsBackend(BaseSmsBackend):
             {
                 "time": timezone.now().isoformat(),
                 "ref": ref,
-                "phone": message.phone,
+                "phone": mask_phone(message.phone),
                 "template": message.template,
-                "text": message.text,
-                "params": message.params,
+                "text": mask_digits(message.text),
+                "params": {key: mask_digits(value) for key, value in message.params.items()},
             },
             ensure_ascii=False,
         )
@@ -94,6 +133,56 @@ class FileSmsBackend(BaseSmsBackend):
         except OSError as exc:
             raise SmsError(f"无法写入短信日志文件 {self.path}：{exc}") from exc
         return ref
+
+
+# What MemorySmsBackend sent, whole, in this process; tests read and clear it (like mail.outbox).
+sms_outbox: list[SmsMessage] = []
+
+
+class MemorySmsBackend(BaseSmsBackend):
+    """Keep each message whole in ``sms_outbox``; for tests only, refused in production."""
+
+    def send(self, message: SmsMessage) -> str:
+        sms_outbox.append(message)
+        return f"memory-{uuid.uuid4().hex[:12]}"
+
+
+def _backend_class(path: str):
+    """The class ``path`` names when it is one of this module's (settings.py cannot import others yet)."""
+    module, _dot, name = path.rpartition(".")
+    candidate = globals().get(name) if module == __name__ else None
+    return candidate if isinstance(candidate, type) and issubclass(candidate, BaseSmsBackend) else None
+
+
+def _backend_kind(path: str, backend_class) -> str:
+    """ "test", "local" (console, file and their subclasses) or "" for a backend that really sends."""
+    backend_class = backend_class or _backend_class(path)
+    if backend_class is not None:
+        if issubclass(backend_class, MemorySmsBackend):
+            return "test"
+        return "local" if issubclass(backend_class, (ConsoleSmsBackend, FileSmsBackend)) else ""
+    if path in TEST_SMS_BACKENDS:
+        return "test"
+    return "local" if path in LOCAL_SMS_BACKENDS else ""
+
+
+def check_sms_backend_allowed(path: str, *, production: bool, allow_local: bool, backend_class=None) -> None:
+    """Refuse, in production, a backend that never sends: the test backend always, the console and
+    file backends (and subclasses, known once ``backend_class`` is imported) unless
+    ``NOTIFY_SMS_ALLOW_LOCAL_BACKEND`` chose them explicitly."""
+    if not production:
+        return
+    kind = _backend_kind(path, backend_class)
+    if kind == "test":
+        raise ImproperlyConfigured(
+            f"生产模式不得使用测试短信后端 {path}（the test SMS backend is refused in production）"
+        )
+    if kind == "local" and not allow_local:
+        raise ImproperlyConfigured(
+            f"生产模式不发送短信的后端 {path} 须显式设置 NOTIFY_SMS_ALLOW_LOCAL_BACKEND=1 才能使用，"
+            "正式运行请配置阿里云短信，见 docs/notifications.md"
+            f"（production refuses {path} unless NOTIFY_SMS_ALLOW_LOCAL_BACKEND=1）"
+        )
 
 
 def percent_encode(value: str) -> str:
@@ -205,9 +294,15 @@ class AliyunSmsBackend(BaseSmsBackend):
 
 
 def get_sms_backend() -> BaseSmsBackend:
-    """An instance of the configured SMS backend."""
+    """An instance of the configured SMS backend (refused in production when it would never send)."""
     try:
         backend_class = import_string(settings.NOTIFY_SMS_BACKEND)
     except ImportError as exc:
         raise ImproperlyConfigured(f"NOTIFY_SMS_BACKEND {settings.NOTIFY_SMS_BACKEND!r} 无法导入") from exc
+    check_sms_backend_allowed(
+        settings.NOTIFY_SMS_BACKEND,
+        production=settings.PRODUCTION,
+        allow_local=getattr(settings, "NOTIFY_SMS_ALLOW_LOCAL_BACKEND", False),
+        backend_class=backend_class,
+    )
     return backend_class()

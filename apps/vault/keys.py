@@ -7,9 +7,12 @@ index key changes, ``XINYUAN_INDEX_KEY_PREVIOUS`` holds the old one so exact sea
 rows that ``rotate_keys --new-index-key`` has not re-indexed yet.
 
 Without the variables a development run derives fixed keys from SECRET_KEY (key id ``dev-only``);
-production refuses to start. ``xinyuan/settings.py`` imports this module, so nothing here may read
-Django settings or models at import time; the run-time helpers read ``settings.VAULT_*`` on every
-call, so ``override_settings`` in tests takes effect at once.
+production refuses to start, and also refuses keys that are such development keys copied into the
+variables (the key id ``dev-only``, or a key derived from the repository's default secret or from
+SECRET_KEY itself), because whoever knows the secret could compute them (issue 14 item 11).
+``xinyuan/settings.py`` imports this module, so nothing here may read Django settings or models at
+import time; the run-time helpers read ``settings.VAULT_*`` on every call, so ``override_settings``
+in tests takes effect at once.
 """
 
 import base64
@@ -95,12 +98,35 @@ def development_key(secret_key: str, purpose: str) -> bytes:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
 
 
-def keys_from_environment(environ: Mapping[str, str], *, production: bool, secret_key: str) -> VaultKeys:
+def refuse_development_keys(keys: VaultKeys, secrets_known: tuple[str, ...]) -> None:
+    """Production: no key may be labelled ``dev-only`` or equal a key derived from a known secret."""
+    if DEVELOPMENT_KEY_ID in keys.field_keys:
+        raise ImproperlyConfigured(
+            f"生产模式不得使用编号为 {DEVELOPMENT_KEY_ID} 的开发密钥，请按 docs/vault.md 生成随机密钥"
+            f"（production refuses the key id {DEVELOPMENT_KEY_ID!r} in {FIELD_KEYS_VAR}）"
+        )
+    derived = {development_key(secret, purpose) for secret in secrets_known if secret for purpose in ("field", "index")}
+    configured = [(f"{FIELD_KEYS_VAR} 密钥 {key_id}", key) for key_id, key in keys.field_keys.items()]
+    configured.append((INDEX_KEY_VAR, keys.index_key))
+    if keys.index_key_previous:
+        configured.append((INDEX_KEY_PREVIOUS_VAR, keys.index_key_previous))
+    for where, key in configured:
+        if any(hmac.compare_digest(key, candidate) for candidate in derived):
+            raise ImproperlyConfigured(
+                f"生产模式不得使用由 SECRET_KEY 或默认密钥派生的开发密钥（{where}），请按 docs/vault.md 生成随机密钥"
+                f"（production refuses a development key derived from a secret: {where}）"
+            )
+
+
+def keys_from_environment(
+    environ: Mapping[str, str], *, production: bool, secret_key: str, default_secret_key: str = ""
+) -> VaultKeys:
     """Read the vault keys from ``environ``; in production a missing variable refuses start-up.
 
     Malformed keys refuse start-up in every environment. In development a missing variable is
     replaced by a key derived from SECRET_KEY and ``development`` is set, so the self-test can
-    say so.
+    say so. Production also refuses development keys copied into the variables: the ``dev-only``
+    key id and any key derived from ``secret_key`` or ``default_secret_key`` (the repository's).
     """
     field_text = environ.get(FIELD_KEYS_VAR, "").strip()
     index_text = environ.get(INDEX_KEY_VAR, "").strip()
@@ -135,7 +161,10 @@ def keys_from_environment(environ: Mapping[str, str], *, production: bool, secre
             f"{INDEX_KEY_PREVIOUS_VAR} 与 {INDEX_KEY_VAR} 相同，轮换时前者应为旧密钥"
             f"（{INDEX_KEY_PREVIOUS_VAR} must be the old index key, not the current one）"
         )
-    return VaultKeys(field_keys, index_key, index_key_previous, development)
+    keys = VaultKeys(field_keys, index_key, index_key_previous, development)
+    if production:
+        refuse_development_keys(keys, (secret_key, default_secret_key))
+    return keys
 
 
 # --- run time: read the parsed keys from settings on every call ---------------------------------

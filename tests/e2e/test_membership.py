@@ -1,7 +1,6 @@
 """End-to-end: apply on the public page → first review → board vote → admitted → dues → card PDF → QR page."""
 
 import datetime as dt
-import json
 import re
 import subprocess
 
@@ -12,6 +11,7 @@ from apps.accounts.models import Assignment, Role
 from apps.membership import services
 from apps.membership.choices import PositionKind
 from apps.membership.models import Member
+from apps.notifications.backends import sms_outbox
 from apps.orgs.choices import UnitKind
 from apps.orgs.services import do_create_unit
 from conftest import PASSWORD, make_user
@@ -46,17 +46,17 @@ def photo_file(tmp_path):
 
 
 @pytest.fixture
-def applicant_sms(settings, tmp_path):
-    """The applicant's SMS are sent at once by the real huey task and land in a file (FileSmsBackend)."""
-    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.FileSmsBackend"
-    settings.NOTIFY_SMS_FILE_PATH = str(tmp_path / "sms.log")
+def applicant_sms(settings):
+    """The applicant's SMS are sent at once by the real huey task and kept whole in memory (MemorySmsBackend)."""
+    settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"
+    sms_outbox.clear()
     previous, HUEY.immediate = HUEY.immediate, True
-    yield tmp_path / "sms.log"
+    yield sms_outbox
     HUEY.immediate = previous
 
 
-def sms_texts(path) -> list[str]:
-    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+def sms_texts(outbox) -> list[str]:
+    return [m.text for m in outbox]
 
 
 def build_association():

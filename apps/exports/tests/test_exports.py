@@ -115,7 +115,7 @@ def test_export_stops_when_the_grant_changed(tree, street_manager, django_captur
         actor=street_manager, dataset_key="users", fmt="xlsx", reason="测试岗位变化后的导出"
     )
     street_manager.assignments.all().delete()
-    job = services.build_export(job.pk, password)
+    job = services.build_export(job.pk)
     assert job.status == "failed" and "岗位或权限已变化" in job.error
     assert not job.file_name
 

@@ -24,7 +24,7 @@ def test_notify_test_sends_now_and_reports(tree, quiet_sms, huey_immediate):
     assert lines[1] == "短信：已发送（138****5678）"
     assert lines[2].startswith("电子邮件：未发送") and "未登记电子邮箱" in lines[2]
     [line] = [json.loads(x) for x in quiet_sms.read_text(encoding="utf-8").splitlines()]
-    assert line["phone"] == "13812345678" and "测试通知" in line["text"]
+    assert line["phone"] == "138****5678" and "测试通知" in line["text"]
     assert mail.outbox == []
     assert Delivery.objects.filter(status="queued").count() == 0
 

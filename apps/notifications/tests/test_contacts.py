@@ -46,7 +46,7 @@ def test_contact_gets_sms_and_email_through_the_huey_task(db, quiet_sms, django_
     assert rows["sms"].status == "sent" and rows["sms"].attempts == 1 and rows["sms"].address == "139****5678"
     assert rows["email"].status == "sent" and rows["email"].address == "a***@example.org"
     [line] = sms_lines(quiet_sms)
-    assert line["phone"] == PHONE and line["text"] == "申请 SQ1 已收到。请登录心援平台查看。"
+    assert line["phone"] == "139****5678" and line["text"] == "申请 SQ1 已收到。请登录心援平台查看。"
     [message] = mail.outbox
     assert message.to == [EMAIL] and message.subject == "【心援】申请 SQ1 已收到"
 

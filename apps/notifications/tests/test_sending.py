@@ -74,7 +74,7 @@ def test_every_channel_gets_a_delivery_record(alice, quiet_sms, django_capture_o
     assert rows["email"].address == "a***@example.org"
     assert rows["sms"].provider_ref.startswith("file-")
     [line] = sms_lines(quiet_sms)
-    assert line["phone"] == "13812345678"
+    assert line["phone"] == "138****5678"  # the file keeps the number masked (issue 14 item 6)
     assert line["template"] == "appointment_reminder"
     assert line["text"] == "您有一个预约将于3月9日14:30开始，请登录心援平台查看详情。"
     assert line["params"] == {"time": "3月9日14:30"}
@@ -210,15 +210,16 @@ def test_file_sms_backend_writes_one_json_line_per_message(tmp_path):
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2 and "第一条" in lines[0]
     first, second = (json.loads(line) for line in lines)
-    assert first["phone"] == "13800000000" and first["params"] == {"title": "甲"}
+    assert first["phone"] == "138****0000" and first["params"] == {"title": "甲"}
     assert second["text"] == "第二条" and second["ref"] != first["ref"]
 
 
 def test_console_sms_backend_prints(capsys):
-    """X-7: the default console backend prints each SMS."""
+    """X-7: the development console backend prints each SMS, the number masked (issue 14 item 6)."""
     stream = io.StringIO()
     ref = ConsoleSmsBackend(stream=stream).send(SmsMessage(phone="13800000000", text="控制台短信"))
-    assert "13800000000 控制台短信" in stream.getvalue() and ref.startswith("console-")
+    assert "138****0000 控制台短信" in stream.getvalue() and ref.startswith("console-")
+    assert "13800000000" not in stream.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,15 @@ def _import_settings(extra: dict[str, str]) -> subprocess.CompletedProcess:
     env.update(
         {"XINYUAN_ENV": "production", "DEBUG": "false", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "xinyuan.example"}
     )
+    # The rest production needs (issue 14): a shared cache, an SMS backend chosen explicitly, audit HMAC keys.
+    env.update(
+        {
+            "AUDIT_HMAC_KEYS": "a1:" + b64(bytes(range(128, 160))),
+            "CACHE_REDIS_URL": "redis://127.0.0.1:6379/9",
+            "NOTIFY_SMS_BACKEND": "apps.notifications.backends.FileSmsBackend",
+            "NOTIFY_SMS_ALLOW_LOCAL_BACKEND": "1",
+        }
+    )
     env.update(extra)
     return subprocess.run(  # noqa: S603 - fixed argv, no shell
         [sys.executable, "-c", "import xinyuan.settings as s; print(sorted(s.VAULT_FIELD_KEYS))"],
