@@ -38,3 +38,5 @@ class TamperKind(models.TextChoices):
     TRUNCATED = "truncated", "日志尾部被截断"
     REWRITTEN = "rewritten", "日志被改写（与头记录不符）"
     HEAD_UNREADABLE = "head_unreadable", "头记录文件无法读取"
+    BAD_MAC = "bad_mac", "密钥签名无效（条目不是由本系统写入的）"
+    UNKNOWN_KEY = "unknown_key", "签名密钥未配置或条目没有签名"

@@ -37,7 +37,8 @@ class AuditEntry(models.Model):
     """One append-only audit record, chained to its predecessor by SHA-256.
 
     ``entry_hash`` is the SHA-256 of a canonical JSON of the entry's content and ``prev_hash``
-    (see ``apps.audit.chain``); ``seq`` numbers the chain 1, 2, 3… without gaps. Only
+    (see ``apps.audit.chain``); ``seq`` numbers the chain 1, 2, 3… without gaps; ``entry_mac`` seals
+    ``seq`` and ``entry_hash`` with a key the database does not hold (``apps.audit.keys``). Only
     ``apps.audit.services`` writes entries. Names, unit and role are copies taken at write time
     so the record stays true after renames. Actor and unit are protected: an account or a unit
     with audit history cannot be deleted (deactivate it instead). On PostgreSQL a trigger also
@@ -79,6 +80,10 @@ class AuditEntry(models.Model):
     changes = models.JSONField("变更内容", default=dict, editable=False)
     prev_hash = models.CharField("前序哈希", max_length=64, editable=False)
     entry_hash = models.CharField("本条哈希", max_length=64, db_index=True, editable=False)
+    # HMAC-SHA256 of (seq, entry_hash) under a key kept outside the database (apps.audit.keys): the
+    # chain shows an entry was not changed, the seal that it was written by the application.
+    mac_key_id = models.CharField("签名密钥", max_length=32, blank=True, editable=False)
+    entry_mac = models.CharField("密钥签名", max_length=64, blank=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 

@@ -25,6 +25,7 @@ from apps.core.access import active_grant
 
 from .chain import GENESIS, clean_ip, clean_text, compute_hash, entry_content, json_safe
 from .choices import AuditAction, AuditOutcome
+from .keys import seal
 from .masking import mask_changes
 from .models import AuditEntry
 
@@ -35,18 +36,25 @@ EXPORT_MAX_ROWS = 100_000
 
 
 def client_ip(request) -> str | None:
-    """The client's IP: ``REMOTE_ADDR``, or the first X-Forwarded-For hop behind a trusted proxy.
+    """The client's IP as seen by the first proxy we trust (issue 14 item 5).
 
-    The forwarded header is believed only when ``AUDIT_TRUST_X_FORWARDED_FOR`` is on (the app
-    runs behind a reverse proxy that sets it); otherwise any client could write it.
+    ``TRUSTED_PROXY_COUNT`` (default 0) is the number of reverse proxies in front of the app that
+    append the address they received from to ``X-Forwarded-For``. With 0 the header is ignored and
+    ``REMOTE_ADDR`` is the client; with N the client is the Nth entry from the *right* -- the one
+    the outermost trusted proxy wrote. Entries further left were written by the client and are never
+    believed. A header with fewer than N entries means a proxy is missing: ``REMOTE_ADDR`` is used.
+    Every IP the app reads (audit log, rate limits, axes lockout) goes through this function.
     """
     if request is None:
         return None
     meta = getattr(request, "META", {})
-    if getattr(settings, "AUDIT_TRUST_X_FORWARDED_FOR", False):
-        forwarded = clean_ip(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[0])
-        if forwarded:
-            return forwarded
+    count = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if count > 0:
+        hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= count:
+            forwarded = clean_ip(hops[-count])
+            if forwarded:
+                return forwarded
     return clean_ip(meta.get("REMOTE_ADDR"))
 
 
@@ -150,6 +158,7 @@ def log_event(
         entry.prev_hash = last_hash
         entry.created_at = timezone.now()
         entry.entry_hash = compute_hash(entry_content(entry))
+        entry.mac_key_id, entry.entry_mac = seal(settings.AUDIT_HMAC_KEYS, entry.seq, entry.entry_hash)
         entry.save(using=using)
     return entry
 

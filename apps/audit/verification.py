@@ -10,14 +10,22 @@ and stops at the first problem it finds:
   an entry found elsewhere in the log, entries were reordered; otherwise the previous entry was
   rewritten or entries between were deleted and the rest renumbered.
 
+* an entry whose seal (``entry_mac``, an HMAC under a key the database does not hold, see
+  ``apps.audit.keys``) is missing, wrong or under an unconfigured key → it was not written by the
+  application: someone with database write access appended or re-hashed it.
+
 A chain that is only *consistent* can still have been cut short or rewritten from some point on
 with fresh hashes. The head file (``AUDIT_HEAD_FILE``, written by ``manage.py verify_audit``
 after every clean run) remembers the last verified ``seq`` and hash outside the database; a
 later run reports a log whose tail is shorter than the recorded head (truncated) or whose entry
-at the recorded ``seq`` has another hash (rewritten).
+at the recorded ``seq`` has another hash (rewritten). The head log (``AUDIT_HEAD_LOG``) is the
+append-only twin: one line per ``verify_audit`` run and per periodic task run, meant to be shipped
+to a second machine; its newest good line counts as a head too.
 """
 
+import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
@@ -29,10 +37,12 @@ from django.utils import timezone
 
 from .chain import GENESIS, HASHED_FIELDS, compute_hash
 from .choices import TamperKind
+from .keys import check_seal
 from .models import AuditEntry
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-ROW_FIELDS = ("seq", "entry_hash", *HASHED_FIELDS)
+ROW_FIELDS = ("id", "seq", "entry_hash", "mac_key_id", "entry_mac", *HASHED_FIELDS)
+head_logger = logging.getLogger("xinyuan.audit.head")
 
 
 class HeadFileError(Exception):
@@ -54,6 +64,7 @@ class Finding:
 class VerifyResult:
     count: int = 0
     last_seq: int = 0
+    last_id: int | None = None
     last_hash: str = GENESIS
     finding: Finding | None = None
     head: dict | None = None
@@ -90,10 +101,40 @@ def _broken_link(row: dict, before_previous: str | None, using) -> Finding:
     )
 
 
-def verify_chain(*, head: dict | None = None, batch_size: int = 2000, using: str | None = None) -> VerifyResult:
-    """Walk the whole chain in ``seq`` order; compare with ``head`` when given; stop at the first problem."""
+def _bad_seal(row: dict, keys) -> Finding | None:
+    seq = row["seq"]
+    problem = check_seal(keys, row["mac_key_id"], seq, row["entry_hash"], row["entry_mac"])
+    if problem == "unknown_key":
+        key = row["mac_key_id"] or "（无）"
+        return Finding(
+            TamperKind.UNKNOWN_KEY,
+            seq,
+            f"第 {seq} 条的签名密钥 {key} 不在 AUDIT_HMAC_KEYS 中："
+            "条目未经本系统签名，或轮换时删掉了仍在使用的旧密钥。",
+        )
+    if problem == "bad_mac":
+        return Finding(
+            TamperKind.BAD_MAC,
+            seq,
+            f"第 {seq} 条的密钥签名（HMAC）不符：该条目不是由本系统写入的"
+            f"（能直接写数据库的人追加或重算了它），或其序号、哈希被改动。",
+        )
+    return None
+
+
+def verify_chain(
+    *, head: dict | None = None, heads=(), batch_size: int = 2000, using: str | None = None
+) -> VerifyResult:
+    """Walk the whole chain in ``seq`` order; compare with ``head`` (and ``heads``); stop at the first problem.
+
+    Every entry must also carry a valid seal under one of ``settings.AUDIT_HMAC_KEYS``.
+    """
+    all_heads = [h for h in (head, *heads) if h]
+    head = max(all_heads, key=lambda h: h["seq"]) if all_heads else None
     result = VerifyResult(head=head)
     head_seq = head["seq"] if head else None
+    by_seq = {h["seq"]: h for h in sorted(all_heads, key=lambda h: h["seq"])}
+    keys = settings.AUDIT_HMAC_KEYS
     expected_seq, expected_prev, before_previous = 1, GENESIS, None
     rows = AuditEntry.objects.using(using).order_by("seq").values(*ROW_FIELDS)
     while True:
@@ -110,16 +151,21 @@ def verify_chain(*, head: dict | None = None, batch_size: int = 2000, using: str
             if row["prev_hash"] != expected_prev:
                 result.finding = _broken_link(row, before_previous, using)
                 return result
-            if seq == head_seq and row["entry_hash"] != head["entry_hash"]:
+            recorded = by_seq.get(seq)
+            if recorded is not None and row["entry_hash"] != recorded["entry_hash"]:
                 result.finding = Finding(
                     TamperKind.REWRITTEN,
                     seq,
                     f"第 {seq} 条的哈希与头记录不符：日志在该条或之前被整体改写"
-                    f"（头记录记于 {head.get('verified_at', '未知时间')}）。",
+                    f"（头记录记于 {recorded.get('verified_at', '未知时间')}）。",
                 )
                 return result
+            bad_seal = _bad_seal(row, keys)
+            if bad_seal is not None:
+                result.finding = bad_seal
+                return result
             result.count += 1
-            result.last_seq, result.last_hash = seq, row["entry_hash"]
+            result.last_seq, result.last_id, result.last_hash = seq, row["id"], row["entry_hash"]
             before_previous, expected_prev = expected_prev, row["entry_hash"]
             expected_seq += 1
         if fetched < batch_size:
@@ -184,22 +230,143 @@ def write_head(path: Path, result: VerifyResult) -> dict:
     return head
 
 
-def run_verification(head_file: Path | None = None, *, record: bool = False, batch_size: int = 2000) -> VerifyResult:
-    """Verify the chain against the head in ``head_file``; with ``record``, write the new head on success.
+def default_head_log() -> Path:
+    return Path(getattr(settings, "AUDIT_HEAD_LOG", Path(settings.BASE_DIR) / "var" / "audit-head.log"))
+
+
+def head_log_line(*, source: str, status: str, seq: int, entry_id, entry_hash: str, **extra) -> str:
+    """One line of the head log: UTC time, then ``key=value`` fields (no spaces inside values)."""
+    stamp = timezone.now().astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    fields = {"source": source, "status": status, "seq": seq, "id": entry_id or "-", "hash": entry_hash, **extra}
+    return stamp + "".join(f" {key}={str(value).replace(' ', '_')}" for key, value in fields.items())
+
+
+def append_head_log(line: str, path: Path | None = None) -> Path:
+    """Append ``line`` to the head log (opened O_APPEND, fsynced); also send it to the ``xinyuan.audit.head`` logger.
+
+    The file is only ever appended to, so it can be shipped line by line (``tail -F``, rsync
+    ``--append-verify``, syslog) to a machine the database's administrators cannot write.
+    """
+    path = Path(path) if path else default_head_log()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    head_logger.info("audit-head %s", line)
+    return path
+
+
+def read_head_log(path: Path | None = None) -> dict | None:
+    """The furthest good head in the head log (``status=ok`` line with the highest ``seq``), or None.
+
+    Lines that do not parse are skipped: the JSON head file is the strict record, this log the
+    witness shipped elsewhere.
+    """
+    path = Path(path) if path else default_head_log()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise HeadFileError(f"无法读取头记录日志 {path}：{error}。") from error
+    best = None
+    for line in lines:
+        stamp, _, rest = line.partition(" ")
+        fields = dict(part.split("=", 1) for part in rest.split() if "=" in part)
+        if fields.get("status") != "ok" or not fields.get("seq", "").isdecimal() or not fields["seq"].isascii():
+            continue
+        if not HASH_RE.match(fields.get("hash", "")) or int(fields["seq"]) == 0:
+            continue
+        seq = int(fields["seq"])
+        if best is None or seq >= best["seq"]:
+            best = {"seq": seq, "entry_hash": fields["hash"], "verified_at": stamp, "source": str(path)}
+    return best
+
+
+def record_tail(*, source: str = "task", path: Path | None = None) -> str:
+    """Append the current chain tail to the head log, after checking the tail entry's seal; return the line.
+
+    Cheap (one row), so the periodic task can run it often: a later rewrite or truncation of the
+    log then contradicts a line already shipped elsewhere. A tail with a bad seal is logged as such
+    (``status=bad_mac`` or ``unknown_key``) and never becomes a head.
+    """
+    tail = AuditEntry.objects.order_by("-seq").values("id", "seq", "entry_hash", "mac_key_id", "entry_mac").first()
+    if tail is None:
+        line = head_log_line(source=source, status="empty", seq=0, entry_id=None, entry_hash=GENESIS)
+    else:
+        problem = check_seal(
+            settings.AUDIT_HMAC_KEYS, tail["mac_key_id"], tail["seq"], tail["entry_hash"], tail["entry_mac"]
+        )
+        line = head_log_line(
+            source=source,
+            status=problem or "ok",
+            seq=tail["seq"],
+            entry_id=tail["id"],
+            entry_hash=tail["entry_hash"],
+            key=tail["mac_key_id"] or "-",
+        )
+    append_head_log(line, path)
+    return line
+
+
+def run_verification(
+    head_file: Path | None = None,
+    *,
+    record: bool = False,
+    batch_size: int = 2000,
+    log_source: str | None = None,
+    head_log: Path | None = None,
+) -> VerifyResult:
+    """Verify the chain against the head in ``head_file`` and the head log; with ``record``, write the new head.
 
     The web page runs it without ``record`` (the web server need not write there); the
-    ``verify_audit`` command records. A failed run never moves the head.
+    ``verify_audit`` command records. A failed run never moves the head. With ``log_source``
+    every run, passed or failed, appends one line to the head log.
     """
     path = Path(head_file) if head_file else default_head_file()
+    log_path = Path(head_log) if head_log else default_head_log()
     try:
         head = read_head(path)
+        logged = read_head_log(log_path)
     except HeadFileError as error:
-        return VerifyResult(finding=Finding(TamperKind.HEAD_UNREADABLE, None, str(error)), head_file=str(path))
-    result = verify_chain(head=head, batch_size=batch_size)
+        result = VerifyResult(finding=Finding(TamperKind.HEAD_UNREADABLE, None, str(error)), head_file=str(path))
+        if log_source:
+            _log_result(result, log_source, log_path)
+        return result
+    result = verify_chain(head=head, heads=(logged,) if logged else (), batch_size=batch_size)
     result.head_file = str(path)
-    if head is None:
+    if head is None and logged is None:
         result.notes.append(f"未找到头记录文件 {path}：本次只检查了链内一致性，无法发现截断。")
     if result.ok and record:
         write_head(path, result)
         result.notes.append(f"已写入新的头记录：第 {result.last_seq} 条 → {path}")
+    if log_source:
+        _log_result(result, log_source, log_path)
+        result.notes.append(f"已在头记录日志追加一行 → {log_path}")
     return result
+
+
+def _log_result(result: VerifyResult, source: str, path: Path) -> None:
+    if result.ok:
+        line = head_log_line(
+            source=source,
+            status="ok",
+            seq=result.last_seq,
+            entry_id=result.last_id,
+            entry_hash=result.last_hash,
+            count=result.count,
+        )
+    else:
+        line = head_log_line(
+            source=source,
+            status="failed",
+            seq=result.last_seq,
+            entry_id=result.last_id,
+            entry_hash=result.last_hash,
+            kind=result.finding.kind,
+            at=result.finding.seq if result.finding.seq is not None else "-",
+        )
+    append_head_log(line, path)

@@ -7,16 +7,20 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.choices import AuditAction
+from apps.audit.choices import AuditAction, AuditOutcome
 from apps.audit.services import log_change, log_event, snapshot
 from apps.core.access import can, can_in_unit
 from apps.core.errors import ConflictError
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
+from apps.identity.masks import mask_id, mask_mobile
 from apps.identity.names import pinyin_keys
 from apps.identity.phones import normalize_phone
 from apps.identity.resident_id import validate_resident_id
 from apps.orgs.models import OrgUnit
+from apps.vault.crypto import blind_index
+from apps.vault.normalizers import normalize_id_number, normalize_text
+from apps.vault.normalizers import normalize_phone as normalize_phone_index
 
 from .choices import Education, EmergencyReason, Gender, PoliticalStatus
 from .models import Client, ClientTransfer, EmergencyAccess, Guardian
@@ -186,6 +190,49 @@ def do_break_glass(*, actor, client: Client, reason: str, reason_text: str) -> E
     )
     notify_unit_managers(client, actor, grant)
     return grant
+
+
+def _masked_lookup(identifier: str) -> dict:
+    """What the audit log keeps of a break-glass identifier: its kind, a masked form and its blind index.
+
+    The clear value never reaches the log; the blind index lets an auditor who holds the number find
+    every lookup of it (``blind_index`` of the same number under the same index key).
+    """
+    from .selectors import ID_RE, PHONE_RE, phone_query
+
+    text = (identifier or "").strip()
+    if ID_RE.match(text):
+        return {"kind": "id_number", "masked": mask_id(text), "index": blind_index(text, normalize_id_number)}
+    if PHONE_RE.match(text):
+        number = phone_query(text)
+        return {"kind": "phone", "masked": mask_mobile(number), "index": blind_index(number, normalize_phone_index)}
+    return {"kind": "other", "masked": "***" if text else "", "index": blind_index(text, normalize_text)}
+
+
+@transaction.atomic
+def do_record_break_glass_miss(*, actor, identifier: str, reason: str, reason_text: str) -> None:
+    """X-4, S-PRIN-5: audit a break-glass lookup that found nobody, without the identifier in clear.
+
+    A miss tells the searcher that an ID number or phone is *not* a client, so it is recorded like a
+    hit (same action, outcome ``failure``), with the same reason checks; an invalid reason refuses
+    the lookup before anything is revealed or written.
+    """
+    if not can(actor, Perm.EMERGENCY_ACCESS):
+        raise ValidationError("您无权使用紧急调阅。", code="forbidden")
+    if reason not in EmergencyReason.values:
+        raise ValidationError("请选择紧急事由类别。", code="reason")
+    reason_text = check_reason_text(reason_text)
+    lookup = _masked_lookup(identifier)
+    kind_label = {"id_number": "身份证号码", "phone": "手机号码"}.get(lookup["kind"], "标识")
+    log_event(
+        actor=actor,
+        action=AuditAction.EMERGENCY_ACCESS,
+        outcome=AuditOutcome.FAILURE,
+        object_type=Client._meta.label_lower,
+        label=f"紧急调阅未找到来访者（{kind_label} {lookup['masked']}）",
+        purpose=f"{EmergencyReason(reason).label}：{reason_text}",
+        changes={"lookup": lookup},
+    )
 
 
 def notify_unit_managers(client: Client, actor, grant: EmergencyAccess) -> None:

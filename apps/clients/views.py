@@ -161,7 +161,18 @@ def emergency(request):
     if request.method == "POST" and form.is_valid():
         client = selectors.find_for_emergency(request.user, form.cleaned_data["identifier"])
         if client is None:
-            form.add_error("identifier", "没有找到与该身份证号码或手机号码对应的来访者。")
+            # A miss reveals that the number is not a client: audited too (issue 14 item 9).
+            missed = run_service(
+                form,
+                lambda: services.do_record_break_glass_miss(
+                    actor=request.user,
+                    identifier=form.cleaned_data["identifier"],
+                    reason=form.cleaned_data["reason"],
+                    reason_text=form.cleaned_data["reason_text"],
+                ),
+            )
+            if missed:
+                form.add_error("identifier", "没有找到与该身份证号码或手机号码对应的来访者。")
         else:
             done = run_service(
                 form,

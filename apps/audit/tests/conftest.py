@@ -19,4 +19,10 @@ def root_auditor(tree):
 def head_file(tmp_path, settings):
     path = tmp_path / "audit-head.json"
     settings.AUDIT_HEAD_FILE = path
+    settings.AUDIT_HEAD_LOG = tmp_path / "shipped" / "audit-head.log"
     return path
+
+
+@pytest.fixture
+def head_log(head_file, settings):
+    return settings.AUDIT_HEAD_LOG

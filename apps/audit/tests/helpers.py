@@ -4,11 +4,13 @@ import datetime as dt
 import hashlib
 import json
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from apps.audit.chain import GENESIS, compute_hash, entry_content
 from apps.audit.choices import AuditAction, AuditOutcome
+from apps.audit.keys import seal
 from apps.audit.models import AuditEntry
 from apps.audit.services import chain_tail
 
@@ -47,6 +49,7 @@ def build_chain(count: int, *, actor=None, unit=None, start: dt.datetime | None 
             prev_hash=prev,
         )
         entry.entry_hash = compute_hash(entry_content(entry))
+        entry.mac_key_id, entry.entry_mac = seal(settings.AUDIT_HMAC_KEYS, entry.seq, entry.entry_hash)
         prev = entry.entry_hash
         entries.append(entry)
     AuditEntry.objects.bulk_create(entries, batch_size=1000)
@@ -183,7 +186,11 @@ def tamper_truncate(keep: int) -> None:
 
 
 def tamper_insert(seq: int) -> None:
-    """Insert a forged, correctly hashed entry at ``seq``, linked to its predecessor; renumber the rest."""
+    """Insert a forged, correctly hashed entry at ``seq``, linked to its predecessor; renumber the rest.
+
+    The forger here also holds the HMAC key (the worst case), so only the chain can catch the insert;
+    ``forge_tail`` is the forger without the key.
+    """
     prev = row(seq - 1)["entry_hash"] if seq > 1 else GENESIS
     _renumber("seq >= %s", [seq], 1_000_000_000)
     _renumber("seq >= %s", [1_000_000_000], -999_999_999)
@@ -205,7 +212,42 @@ def tamper_insert(seq: int) -> None:
         "changes": {},
         "prev_hash": prev,
     }
-    raw_insert({**forged, "seq": seq, "entry_hash": compute_hash(forged)})
+    entry_hash = compute_hash(forged)
+    key_id, mac = seal(settings.AUDIT_HMAC_KEYS, seq, entry_hash)
+    raw_insert({**forged, "seq": seq, "entry_hash": entry_hash, "mac_key_id": key_id, "entry_mac": mac})
+
+
+def forge_tail(*, mac_key_id: str = "", entry_mac: str = "") -> int:
+    """Append a forged entry with a correct chain hash but no valid seal (a database insider); return its seq."""
+    last_seq, prev = chain_tail()
+    forged = {
+        "created_at": timezone.now(),
+        "actor_id": None,
+        "actor_username": "insider",
+        "unit_id": None,
+        "unit_name": "",
+        "unit_path": "",
+        "role_code": "",
+        "action": AuditAction.LOGIN,
+        "object_type": "",
+        "object_id": "",
+        "object_label": "伪造的登录",
+        "outcome": AuditOutcome.SUCCESS,
+        "ip_address": None,
+        "purpose": "",
+        "changes": {},
+        "prev_hash": prev,
+    }
+    raw_insert(
+        {
+            **forged,
+            "seq": last_seq + 1,
+            "entry_hash": compute_hash(forged),
+            "mac_key_id": mac_key_id,
+            "entry_mac": entry_mac,
+        }
+    )
+    return last_seq + 1
 
 
 def tamper_swap(seq: int) -> None:
@@ -224,4 +266,5 @@ def tamper_rewrite_from(seq: int) -> None:
         raw_update(current["seq"], "object_label", content["object_label"])
         raw_update(current["seq"], "prev_hash", prev)
         raw_update(current["seq"], "entry_hash", new_hash)
+        raw_update(current["seq"], "entry_mac", seal(settings.AUDIT_HMAC_KEYS, current["seq"], new_hash)[1])
         prev = new_hash

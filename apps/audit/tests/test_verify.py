@@ -93,16 +93,24 @@ def test_delete_and_renumber_breaks_the_link(chain):
 
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(chain):
-    """X-4: re-hashing an edited entry does not help: the next entry still seals the old hash."""
-    from apps.audit.chain import compute_hash
+    """X-4: re-hashing an edited entry does not help: without the HMAC key its seal no longer fits
+    (issue 14 item 12); even with the key, the next entry still seals the old hash."""
+    from django.conf import settings
 
-    def edit_and_rehash():
+    from apps.audit.chain import compute_hash
+    from apps.audit.keys import seal
+
+    def edit_and_rehash(with_key: bool):
         row = helpers.row(120)
         row["object_label"] = "改写"
         helpers.raw_update(120, "object_label", "改写")
         helpers.raw_update(120, "entry_hash", compute_hash(row))
+        if with_key:
+            helpers.raw_update(120, "entry_mac", seal(settings.AUDIT_HMAC_KEYS, 120, compute_hash(row))[1])
 
-    result = _tampered(edit_and_rehash)
+    result = _tampered(lambda: edit_and_rehash(False))
+    assert (result.finding.kind, result.finding.seq) == (TamperKind.BAD_MAC, 120)
+    result = _tampered(lambda: edit_and_rehash(True))
     assert (result.finding.kind, result.finding.seq) == (TamperKind.BROKEN_LINK, 121)
 
 

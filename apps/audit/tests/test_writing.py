@@ -149,19 +149,19 @@ def test_log_read(tree, counsellor_a):
 
 
 @pytest.mark.parametrize(
-    ("trust", "meta", "expected"),
+    ("proxies", "meta", "expected"),
     [
-        (False, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.9"}, "10.1.1.1"),
-        (True, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.9, 10.1.1.1"}, "198.51.100.9"),
-        (True, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "garbage"}, "10.1.1.1"),
-        (True, {"REMOTE_ADDR": "10.1.1.1"}, "10.1.1.1"),
-        (False, {"REMOTE_ADDR": "2001:DB8:0:0::1"}, "2001:db8::1"),
-        (False, {"REMOTE_ADDR": "not-an-ip"}, None),
+        (0, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "198.51.100.9"}, "10.1.1.1"),
+        (1, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "203.0.113.5, 198.51.100.9"}, "198.51.100.9"),
+        (1, {"REMOTE_ADDR": "10.1.1.1", "HTTP_X_FORWARDED_FOR": "garbage"}, "10.1.1.1"),
+        (1, {"REMOTE_ADDR": "10.1.1.1"}, "10.1.1.1"),
+        (0, {"REMOTE_ADDR": "2001:DB8:0:0::1"}, "2001:db8::1"),
+        (0, {"REMOTE_ADDR": "not-an-ip"}, None),
     ],
 )
-def test_client_ip(settings, trust, meta, expected):
-    """X-4: the first X-Forwarded-For hop only counts behind a trusted proxy."""
-    settings.AUDIT_TRUST_X_FORWARDED_FOR = trust
+def test_client_ip(settings, proxies, meta, expected):
+    """X-4, issue 14 item 5: X-Forwarded-For counts only behind trusted proxies, read from the right."""
+    settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/")
     request.META.pop("REMOTE_ADDR", None)
     request.META.update(meta)

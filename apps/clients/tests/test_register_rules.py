@@ -19,8 +19,8 @@ GUARDIAN = {"name": "李母", "relationship": "母亲", "phone": "13700137000", 
 
 
 def child_birth(years: int) -> datetime.date:
-    today = timezone.localdate()
-    return today.replace(year=today.year - years) - datetime.timedelta(days=30)
+    today = timezone.localdate()  # day capped at 28: on 02-29 the same day ``years`` ago may not exist
+    return datetime.date(today.year - years, today.month, min(today.day, 28)) - datetime.timedelta(days=30)
 
 
 def test_child_under_14_needs_a_consenting_guardian(tree, counsellor_a):
