@@ -27,6 +27,7 @@ SLOW_FIRST = (
     "tests/e2e/",
     "tests/test_authorization_matrix.py",
     "tests/test_smoke_demo.py",
+    "tests/test_clock.py",
     "apps/audit/tests/test_verify.py",
     "apps/alerts/tests/test_state_machine.py",
     "apps/alerts/tests/test_demo.py",

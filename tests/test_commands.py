@@ -13,6 +13,7 @@ from apps.core.access import can
 from apps.core.management.commands.seed_demo import DEMO_LOGINS, build_city
 from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
+from tests.production_env import production_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -89,20 +90,10 @@ def test_city_scale_builder_keeps_paths_consistent():
 
 def test_check_deploy_passes_with_production_settings(tmp_path):
     """`manage.py check --deploy` passes with production settings: no warnings at all."""
-    import base64
-
     # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak into a deployment check.
     dropped = ("DEBUG", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
-    env.update(
-        XINYUAN_ENV="production",
-        SECRET_KEY="p" * 30 + "roduction-secret-key-for-the-check-only",
-        ALLOWED_HOSTS="xinyuan.example.gov.cn",
-        XINYUAN_FIELD_KEYS="k1:" + base64.b64encode(b"f" * 32).decode(),
-        XINYUAN_INDEX_KEY=base64.b64encode(b"i" * 32).decode(),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
-        XINYUAN_VAR_DIR=str(tmp_path),
-    )
+    env.update(production_env(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

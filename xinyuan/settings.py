@@ -71,7 +71,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -164,7 +163,7 @@ LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # counts failures and refuses locked accounts
+    "apps.accounts.security.LoginGuardBackend",  # django-axes per account + a limit per address
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -221,7 +220,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # models.W040: SQLite ignores the INCLUDE columns of covering indexes meant for PostgreSQL; the index still works.
 SILENCED_SYSTEM_CHECKS = ["axes.W006", "models.W040"]
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = False  # apps.accounts.security clears failures at login, or after the code past a lock
+# A failure during a lock does not extend it: a stranger cannot keep a named account locked by trickling attempts.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
@@ -246,7 +247,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.core.api.XinyuanTokenAuthentication",  # hashed, expiring personal tokens (apps.accounts.tokens)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.DeclaredPermission"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.IdCursorPagination",
@@ -363,7 +364,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "xinyuan@localhost")
 # labelled "dev-only" keys from SECRET_KEY.
 from apps.vault.keys import keys_from_environment  # noqa: E402 - the vault block stays at the end
 
-_vault_keys = keys_from_environment(os.environ, production=PRODUCTION, secret_key=SECRET_KEY)
+_vault_keys = keys_from_environment(
+    os.environ, production=PRODUCTION, secret_key=SECRET_KEY, default_secret_key=DEFAULT_SECRET_KEY
+)
 VAULT_FIELD_KEYS = _vault_keys.field_keys
 VAULT_INDEX_KEY = _vault_keys.index_key
 VAULT_INDEX_KEY_PREVIOUS = _vault_keys.index_key_previous
@@ -374,8 +377,8 @@ del _vault_keys
 # Tamper-evident audit log (apps.audit; operator guide docs/audit.md). The head file records the
 # last verified chain head outside the database; copy it to write-once storage daily.
 AUDIT_HEAD_FILE = Path(env_str("AUDIT_HEAD_FILE", str(VAR_DIR / "audit-head.json")))
-# Take the client IP from the first X-Forwarded-For hop. Only behind a reverse proxy that sets
-# the header itself: otherwise any client could write any address into the log.
+# Deprecated: true means TRUSTED_PROXY_COUNT=1 (see "proxies and public booking" below); the client IP
+# is then the rightmost X-Forwarded-For entry, never the first one (which the client writes).
 AUDIT_TRUST_X_FORWARDED_FOR = env_bool("AUDIT_TRUST_X_FORWARDED_FOR", False)
 
 # --- backups ---
@@ -387,3 +390,93 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_KEY = env_str("XINYUAN_BACKUP_KEY")
 BACKUP_PG_DUMP = env_str("BACKUP_PG_DUMP", "pg_dump")  # same major version as the server
 BACKUP_PG_RESTORE = env_str("BACKUP_PG_RESTORE", "pg_restore")
+
+# --- proxies and public booking (issue 14) ---
+# Client IP (apps.audit.services.client_ip; the audit log, every rate limit and the axes lockout read
+# it): the number of reverse proxies in front of the app that append to X-Forwarded-For. 0 = no proxy,
+# REMOTE_ADDR is the client; N = the Nth entry from the right (what the outermost trusted proxy saw).
+# The old AUDIT_TRUST_X_FORWARDED_FOR=true means one proxy. See docs/install.md (nginx) and docs/security.md.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if AUDIT_TRUST_X_FORWARDED_FOR else 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT 不能为负数")
+AXES_CLIENT_IP_CALLABLE = "apps.audit.services.client_ip"
+# Rate limits (public booking, membership, SMS codes) count in the cache; with several workers a
+# per-process cache lets each worker count on its own, so production refuses one.
+_cache_backend = (CACHES if "CACHES" in globals() else {}).get("default", {}).get("BACKEND", "")
+if PRODUCTION and _cache_backend in ("", "django.core.cache.backends.locmem.LocMemCache",
+                                     "django.core.cache.backends.dummy.DummyCache"):  # fmt: skip
+    raise ImproperlyConfigured(
+        "生产模式必须设置 CACHE_REDIS_URL（所有工作进程共用的缓存），否则各进程各自计数，频率限制形同虚设"
+        "（production needs a shared cache: set CACHE_REDIS_URL）"
+    )
+del _cache_backend
+# Public booking (/book/, apps.appointments, S-FLOW-1): a request holds an hour only after the SMS code
+# sent to its phone is entered; limits are counted in the shared cache.
+PUBLIC_BOOKING_CODE_MINUTES = env_int("PUBLIC_BOOKING_CODE_MINUTES", 10)  # an SMS code is valid this long
+PUBLIC_BOOKING_CODE_ATTEMPTS = env_int("PUBLIC_BOOKING_CODE_ATTEMPTS", 5)  # wrong entries before it is void
+PUBLIC_BOOKING_SMS_PER_PHONE = env_int("PUBLIC_BOOKING_SMS_PER_PHONE", 3)  # codes per phone per hour
+PUBLIC_BOOKING_SMS_PER_IP = env_int("PUBLIC_BOOKING_SMS_PER_IP", 10)  # codes per client IP per hour
+PUBLIC_BOOKING_PER_IP = env_int("PUBLIC_BOOKING_PER_IP", 3)  # requests per client IP per day
+PUBLIC_BOOKING_PER_UNIT = env_int("PUBLIC_BOOKING_PER_UNIT", 20)  # requests per unit per day
+# A public request staff have not confirmed after this many minutes is cancelled and its hour freed.
+PUBLIC_BOOKING_UNCONFIRMED_MINUTES = env_int("PUBLIC_BOOKING_UNCONFIRMED_MINUTES", 3 * 24 * 60)
+
+# --- personal data out of logs (issue 14) ---
+# SMS: the console and file backends keep the message on this server (masked: 138****5678 and every
+# run of 6+ digits); production refuses them unless NOTIFY_SMS_ALLOW_LOCAL_BACKEND=1 chooses them
+# explicitly, and always refuses the in-memory test backend. Operator guide: docs/notifications.md.
+NOTIFY_SMS_ALLOW_LOCAL_BACKEND = env_bool("NOTIFY_SMS_ALLOW_LOCAL_BACKEND", False)
+from apps.notifications.backends import check_sms_backend_allowed  # noqa: E402 - needs the values above
+
+check_sms_backend_allowed(NOTIFY_SMS_BACKEND, production=PRODUCTION, allow_local=NOTIFY_SMS_ALLOW_LOCAL_BACKEND)
+
+# --- API tokens, no-store, failed logins (issue 14) ---
+# Personal API tokens (apps.accounts.tokens): stored as SHA-256 digests, end after this many days (the
+# longest a user may choose) and after this many days unused. Sessions have idle minutes instead.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 90)
+API_TOKEN_IDLE_DAYS = env_int("API_TOKEN_IDLE_DAYS", 30)
+# Failed logins from one address (any usernames) before it is refused for AXES_COOLOFF_TIME; counted in the
+# cache, so set CACHE_REDIS_URL with several workers. Well above AXES_FAILURE_LIMIT (per account): an office
+# behind one NAT address shares it.
+LOGIN_IP_FAILURE_LIMIT = env_int("LOGIN_IP_FAILURE_LIMIT", 30)
+# Cache-Control: no-store on every response to a logged-in request and every API response; placed after
+# WhiteNoise, so static files keep their caching.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1, "apps.core.middleware.NoStoreMiddleware"
+)
+
+# --- uploads (issue 12) ---
+# Hostile spreadsheets (apps.core.uploads, docs/screening.md): an .xlsx whose zip members declare more than
+# this in total, or whose XML is compressed more than this ratio, is refused before any parser reads it.
+UPLOAD_MAX_UNPACKED_BYTES = env_int("UPLOAD_MAX_UNPACKED_BYTES", 100 * 1024 * 1024)
+UPLOAD_MAX_COMPRESSION_RATIO = env_int("UPLOAD_MAX_COMPRESSION_RATIO", 100)
+# The parser runs in a child process with this address-space limit (RLIMIT_AS) and wall-clock limit.
+UPLOAD_PARSER_MEMORY_BYTES = env_int("UPLOAD_PARSER_MEMORY_BYTES", 1024 * 1024 * 1024)
+UPLOAD_PARSER_TIMEOUT_SECONDS = env_int("UPLOAD_PARSER_TIMEOUT_SECONDS", 300)
+# Data rows per imported sheet; the sheet is refused while streaming, at the first row past the cap.
+UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 100_000)
+# A screening import still queued, validating or importing this long after upload is marked failed
+# (periodic task and on every read of the batch). Keep it well above UPLOAD_PARSER_TIMEOUT_SECONDS.
+SCREENING_IMPORT_STALE_MINUTES = env_int("SCREENING_IMPORT_STALE_MINUTES", 30)
+
+# --- query-string integers (issue 14) ---
+# Every API list first refuses ids and numbers that fit no 64-bit column (400, not a 500 from the database).
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = [
+    "apps.core.api.QueryIntegerFilterBackend",
+    *REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"],
+]
+# The same rule for pages and every other request, before any view reads its query string.
+MIDDLEWARE.append("apps.core.querystring.QueryIntegerMiddleware")
+
+# --- audit HMAC (issue 14) ---
+# Every audit entry is also sealed with an HMAC under a key the database does not hold (apps.audit.keys,
+# docs/audit.md): AUDIT_HMAC_KEYS is "keyid:base64key,..." (the first key seals, every key verifies).
+# Development derives a "dev-only" key from SECRET_KEY; production refuses to start without real keys.
+from apps.audit.keys import hmac_keys_from_environment  # noqa: E402 - the audit block stays at the end
+
+AUDIT_HMAC_KEYS = hmac_keys_from_environment(os.environ, production=PRODUCTION, secret_key=SECRET_KEY)
+# Append-only record of the chain head, one line per write (verify_audit and the periodic task); ship it to a
+# second machine (docs/audit.md). AUDIT_HEAD_SYSLOG=true also sends each line to the local syslog.
+AUDIT_HEAD_LOG = Path(env_str("AUDIT_HEAD_LOG", str(VAR_DIR / "audit-head.log")))
+AUDIT_HEAD_SYSLOG = env_bool("AUDIT_HEAD_SYSLOG", False)
+AUDIT_HEAD_TASK_MINUTES = env_int("AUDIT_HEAD_TASK_MINUTES", 15)

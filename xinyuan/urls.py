@@ -4,7 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from apps.accounts.api import AssignmentViewSet, RoleViewSet, UserViewSet
+from apps.accounts.api import AssignmentViewSet, GrantRequestViewSet, RoleViewSet, UserViewSet
+from apps.accounts.token_api import ApiTokenViewSet
 from apps.appointments.api import AppointmentViewSet, RoomViewSet
 from apps.audit.api import AuditEntryViewSet
 from apps.casework.api import CaseViewSet, ConsentViewSet, ReceptionViewSet, SessionViewSet
@@ -32,6 +33,7 @@ router.register("receptions", ReceptionViewSet, basename="reception")
 router.register("consents", ConsentViewSet, basename="consent")
 router.register("users", UserViewSet, basename="user")
 router.register("assignments", AssignmentViewSet, basename="assignment")
+router.register("grant-requests", GrantRequestViewSet, basename="grant-request")
 router.register("roles", RoleViewSet, basename="role")
 router.register("audit-entries", AuditEntryViewSet, basename="auditentry")
 router.register("notifications", NotificationViewSet, basename="notification")
@@ -46,6 +48,7 @@ router.register("screening-records", ScreeningRecordViewSet, basename="screening
 router.register("screening-imports", ImportBatchViewSet, basename="screeningimport")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("appointment-rooms", RoomViewSet, basename="appointment-room")
+router.register("me/tokens", ApiTokenViewSet, basename="apitoken")  # the caller's own API tokens (issue 14)
 # Modules added later list their endpoints in their api.ROUTES instead of editing this file.
 MODULES_WITH_ROUTES = ("assessments", "alerts", "membership", "governance", "projects", "assistance")
 for _module in MODULES_WITH_ROUTES:

@@ -28,8 +28,9 @@ from apps.backups.keys import fingerprint
 from apps.orgs.services import do_rename_unit
 from apps.vault.models import CanaryRecord
 from conftest import make_user
+from tests.production_env import production_env
 
-from .conftest import BACKUP_KEY, FIELD_KEY, INDEX_KEY, OTHER_BACKUP_KEY, b64
+from .conftest import BACKUP_KEY, FIELD_KEY, OTHER_BACKUP_KEY, b64
 
 RECORDS = [
     {"name": "备份测试甲", "id_number": "11010519491231002X", "phone": "13800138000", "note": "第一次来访，情绪低落。"},
@@ -265,15 +266,7 @@ def test_production_settings_load_without_backup_key(tmp_path):
     """X-4: a production server without XINYUAN_BACKUP_KEY still loads its settings (the web app
     starts); it is ``manage.py backup`` that refuses, with ImproperlyConfigured from the command."""
     env = {k: v for k, v in os.environ.items() if k != "XINYUAN_BACKUP_KEY"}
-    env.update(
-        XINYUAN_ENV="production",
-        DEBUG="false",
-        SECRET_KEY="production-secret-key-for-the-backup-test-0123456789",
-        ALLOWED_HOSTS="xinyuan.example.org",
-        XINYUAN_FIELD_KEYS=f"k1:{b64(FIELD_KEY)}",
-        XINYUAN_INDEX_KEY=b64(INDEX_KEY),
-        XINYUAN_VAR_DIR=str(tmp_path / "var"),
-    )
+    env.update(production_env(tmp_path / "var"))
     refused = subprocess.run(  # noqa: S603 - fixed argv
         [sys.executable, "manage.py", "backup", "--output-dir", str(tmp_path / "out")],
         cwd=Path(django_settings.BASE_DIR),
