@@ -46,10 +46,11 @@ pdf-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fonts-hanazono >/dev/null)
 
-# Debian's Chromium (Playwright drives it; no browser downloads) and poppler (PDF pages to text and PNG).
+# Debian's Chromium (Playwright drives it; no browser downloads), poppler (PDF pages to text and PNG) and
+# faketime (runs the suite under a moved process clock, docs/dev/clock.md).
 chromium:
-	@(command -v chromium >/dev/null && command -v pdftoppm >/dev/null) || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null)
+	@(command -v chromium >/dev/null && command -v pdftoppm >/dev/null && command -v faketime >/dev/null) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils faketime >/dev/null)
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -12,6 +12,10 @@ Personas hold one role at one unit: ``district_admin`` at A, ``street_manager`` 
 ``counsellor_a`` at C1, ``counsellor_b`` at C2, ``outsider`` at the other tree's root.
 """
 
+import os
+import select
+import time
+
 import pytest
 
 from apps.accounts.models import Assignment, Role, User
@@ -33,6 +37,23 @@ SLOW_FIRST = (
     "apps/alerts/tests/test_demo.py",
     "apps/assistance/tests/test_demo.py",
 )
+
+
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1":
+    # Under `faketime --exclude-monotonic` (docs/dev/clock.md) libfaketime 0.9.10 makes every time.sleep fail
+    # with EINVAL (its clock_nanosleep wrapper), e.g. inside subprocess.communicate(timeout=...); select()
+    # sleeps on a relative timeout it leaves alone. Only under faketime, never in a normal run (issue 12 item 1).
+    time.sleep = lambda seconds: select.select([], [], [], seconds) and None
+
+
+def pytest_configure(config):
+    """Under faketime, child processes that are not test workers (gunicorn in tests/test_serve.py, the
+    parser child of apps.core.uploads) run on the real clock: in them libfaketime's broken sleep cannot be
+    patched, and nothing they do depends on the date. xdist workers keep it (the controller starts them)."""
+    if "faketime" not in os.environ.get("LD_PRELOAD", ""):
+        return
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        os.environ.pop("LD_PRELOAD")
 
 
 def pytest_collection_modifyitems(config, items):

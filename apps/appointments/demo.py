@@ -28,14 +28,51 @@ NEEDS = [
 ]
 
 
+# (day offset from today, hour, status the appointment ends in). Yesterday's two are closed and the
+# later days' four open at any moment, so every status is there; today's six hours are always there
+# (the counsellor's "today" page) and ``_status_at`` adapts their statuses to the moment of seeding.
+PLAN = [
+    (-1, 15, Status.DONE),
+    (-1, 16, Status.NO_SHOW),
+    (0, 9, Status.DONE),
+    (0, 10, Status.NO_SHOW),
+    (0, 11, Status.CONFIRMED),
+    (0, 14, Status.CHANGED),
+    (0, 15, Status.CONFIRMED),
+    (0, 16, Status.CANCELLED),
+    (1, 9, Status.CONFIRMED),
+    (1, 10, Status.REQUESTED),
+    (2, 14, Status.CANCELLED),
+    (5, 15, Status.CHANGED),
+]
+# A reschedule must land this far after "now", so that seeding (seconds) never outruns it.
+CHANGE_MARGIN = timedelta(minutes=15)
+
+
 def _at(day, hour):
     return datetime.combine(day, time(hour), tzinfo=timezone.get_current_timezone())
+
+
+def _status_at(status: str, starts_at: datetime, now: datetime) -> str:
+    """The planned status, made legal at ``now``: an hour that has begun is closed (done, or no-show
+    for a person who did not come or cancelled), a later one stays open (confirmed or requested), and
+    a reschedule only ever moves to an hour still ahead of ``now``."""
+    if starts_at <= now:
+        return Status.NO_SHOW if status in (Status.NO_SHOW, Status.CANCELLED) else Status.DONE
+    if status == Status.DONE:
+        return Status.CONFIRMED
+    if status == Status.NO_SHOW:
+        return Status.REQUESTED
+    if status == Status.CHANGED and starts_at <= now + CHANGE_MARGIN:
+        return Status.CONFIRMED
+    return status
 
 
 @transaction.atomic
 def seed_demo_appointments(units: dict, users: dict) -> int:
     """Rooms in the demo district, the counsellor's weekly hours at two communities, and appointments
-    today and over the next days in every state. Idempotent; returns the number of appointments made."""
+    today and over the next days in every state that is legal at the moment of seeding (hours already
+    begun are closed, reschedules move to hours still ahead). Idempotent; returns the number made."""
     rng = random.Random(2026)  # noqa: S311 - reproducible demo data, not security
     counsellor = users["counsellor"]
     staff = users.get("community", counsellor)
@@ -74,25 +111,13 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
         defaults={"unit_path": second.path, "end": time(12)},
     )
 
-    today = timezone.localdate()
-    plan = [  # (day offset, hour, final status)
-        (0, 9, Status.DONE),
-        (0, 10, Status.NO_SHOW),
-        (0, 11, Status.CONFIRMED),
-        (0, 14, Status.CHANGED),
-        (0, 15, Status.CONFIRMED),
-        (0, 16, Status.CANCELLED),
-        (1, 9, Status.CONFIRMED),
-        (1, 10, Status.REQUESTED),
-        (2, 14, Status.CONFIRMED),
-        (3, 9, Status.REQUESTED),
-        (5, 15, Status.CHANGED),
-        (7, 10, Status.CONFIRMED),
-    ]
+    now = timezone.now()
+    today = timezone.localdate(now)
     made = 0
-    for i, (offset, hour, status) in enumerate(plan):
+    for i, (offset, hour, status) in enumerate(PLAN):
         day = today + timedelta(days=offset)
         starts_at = _at(day, hour)
+        status = _status_at(status, starts_at, now)
         data = {
             "contact_name": NAMES[i % len(NAMES)],
             "contact_phone": f"139{rng.randint(10000000, 99999999)}",
@@ -124,7 +149,8 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
             told_service_content_flow_counsellor=True,
             told_confidentiality_and_change_cancel=True,
         )
-        booked_at = starts_at - timedelta(days=1) if status == Status.CHANGED else starts_at
+        # A changed appointment was first booked a day later, then moved (forward from now) to this hour.
+        booked_at = starts_at + timedelta(days=1) if status == Status.CHANGED else starts_at
         appointment = services.do_book_appointment(actor=staff, unit=home, data={**data, "starts_at": booked_at})
         if status == Status.CHANGED:
             services.do_change_appointment(
@@ -133,6 +159,6 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
         elif status == Status.CANCELLED:
             services.do_cancel_appointment(actor=staff, appointment=appointment, reason="来访者临时有事，来电取消")
         elif status in (Status.DONE, Status.NO_SHOW):
-            services.do_close_appointment(actor=staff, appointment=appointment, status=status, now=starts_at)
+            services.do_close_appointment(actor=staff, appointment=appointment, status=status)
         made += 1
     return made

@@ -145,7 +145,7 @@ def seed_demo_assistance(units: dict, users: dict) -> dict:
     for person in members:
         for year_back in (1, 0):
             for _ in range(rng.randint(1, 5)):
-                start = dt.date(today.year - year_back, 1, 2)
+                start = min(dt.date(today.year - year_back, 1, 2), today)  # on 1 January: today
                 end = today if year_back == 0 else dt.date(today.year - 1, 12, 30)
                 day = start + dt.timedelta(days=rng.randint(0, (end - start).days))
                 kind = rng.choice(["training", "training", "supervision", "case_practice", "volunteer", "volunteer"])

@@ -15,6 +15,7 @@ from .models import DutyReport, Invitation, Meeting
 from .selectors import today
 
 PEOPLE = ("secretariat", "membership", "board", "committee", "member")
+MONTHS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 
 
 def _backdate(meeting, days_ago: int, hour: int = 14):
@@ -40,6 +41,9 @@ def seed_demo_governance(units: dict, users: dict) -> int:
         return 0
     sec, membership, board, committee, member = people
     soon = timezone.localtime().replace(hour=14, minute=30, second=0, microsecond=0) + dt.timedelta(days=1)
+    # Titles name the year and month the meetings fall in at the moment of seeding (any day of any year).
+    board_day, weekly_day = today() - dt.timedelta(days=45), today() - dt.timedelta(days=10)
+    assembly_day = (soon + dt.timedelta(days=20)).date()
     count = 0
 
     def meeting(unit, body, title, place, *, agenda, invitees, work=True, days=7, starts=soon):
@@ -55,7 +59,7 @@ def seed_demo_governance(units: dict, users: dict) -> int:
 
     # 1. A board meeting 45 days ago: one excused member handed in the report, the board member did not (overdue).
     board_meeting = meeting(
-        association, Body.BOARD, "2026 年第三次理事会", "协会会议室（市民中心 B 座 402）",
+        association, Body.BOARD, f"{board_day.year} 年第三次理事会", "协会会议室（市民中心 B 座 402）",
         agenda=["上半年工作总结", "下半年项目计划审议", "新会员入会审批"], invitees=people,
     )  # fmt: skip
     for user, reason in ((member, "当天在外地参加督导培训"), (board, "单位年度审计，无法请假")):
@@ -80,7 +84,7 @@ def seed_demo_governance(units: dict, users: dict) -> int:
 
     # 2. A secretariat work meeting 10 days ago: the committee head is excused, report due in 4 days.
     weekly = meeting(
-        association, Body.SECRETARIAT, "秘书处十一月工作例会", "协会办公室", days=14,
+        association, Body.SECRETARIAT, f"秘书处{MONTHS[weekly_day.month - 1]}月工作例会", "协会办公室", days=14,
         agenda=["各部门工作进度", "年会筹备"], invitees=[sec, membership, committee],
     )  # fmt: skip
     services.do_request_leave(actor=committee, invitation=invitation(weekly, committee), reason="危机干预现场值班")
@@ -103,7 +107,7 @@ def seed_demo_governance(units: dict, users: dict) -> int:
     )  # fmt: skip
     services.do_request_leave(actor=member, invitation=invitation(standing, member), reason="当天有预约的个案咨询")
     assembly = meeting(
-        association, Body.GENERAL_ASSEMBLY, "2026 年度会员大会", "市民中心报告厅", work=False,
+        association, Body.GENERAL_ASSEMBLY, f"{assembly_day.year} 年度会员大会", "市民中心报告厅", work=False,
         agenda=["理事会工作报告", "财务报告", "表彰优秀会员"], invitees=people, starts=soon + dt.timedelta(days=20),
     )  # fmt: skip
     crisis = units.get("committee-危机干预专业委员会")
@@ -114,7 +118,7 @@ def seed_demo_governance(units: dict, users: dict) -> int:
             starts=soon + dt.timedelta(days=rng.randint(8, 12)),
         )  # fmt: skip
 
-    # 4. Duty reports for 2026: received, submitted (awaiting receipt), and missing (overdue).
+    # 4. Duty reports for this year: received, submitted (awaiting receipt), and missing (overdue).
     year = today().year
     received = services.do_request_duty_report(
         actor=None, unit=association, year=year, leader=sec, position_title="秘书长",

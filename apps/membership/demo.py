@@ -20,8 +20,18 @@ from . import selectors, services
 from .choices import BodyKind, CertificateKind, PositionKind, Tier
 from .models import Certificate
 
-TERM_START = dt.date(2024, 7, 1)
-TERM_END = dt.date(2029, 6, 30)
+TERM_FIRST = dt.date(2024, 7, 1)  # the board's terms run five years from 1 July 2024
+TERM_YEARS = 5
+
+
+def current_term(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The five-year term that contains ``today`` (the demo's positions are always current)."""
+    start = TERM_FIRST.replace(year=TERM_FIRST.year + (today.year - TERM_FIRST.year) // TERM_YEARS * TERM_YEARS)
+    if start > today:
+        start = start.replace(year=start.year - TERM_YEARS)
+    return start, start.replace(year=start.year + TERM_YEARS) - dt.timedelta(days=1)
+
+
 RATES = {Tier.PARTICIPANT: "200", Tier.BUILDER: "300", Tier.LEADER: "500"}
 EMPLOYERS = [
     "市第一医院",
@@ -54,6 +64,7 @@ def seed_demo_membership(units: dict, users: dict) -> int:
 
     rng = random.Random(2026)  # noqa: S311 - demo data, reproducible
     today = timezone.localdate()
+    term_start, term_end = current_term(today)
     association = units["association"]
     departments = {key.removeprefix("dept-"): unit for key, unit in units.items() if key.startswith("dept-")}
     committees = [unit for key, unit in units.items() if key.startswith("committee-")]
@@ -79,10 +90,10 @@ def seed_demo_membership(units: dict, users: dict) -> int:
             member=member,
             kind=kind,
             unit=unit,
-            term_start=TERM_START,
-            term_end=TERM_END,
-            filing_date=dt.date(2024, 8, 15) if filed else None,
-            filing_number=f"民社备〔2024〕{rng.randint(10, 99)}号" if filed else "",
+            term_start=term_start,
+            term_end=term_end,
+            filing_date=min(term_start + dt.timedelta(days=45), today) if filed else None,
+            filing_number=f"民社备〔{term_start.year}〕{rng.randint(10, 99)}号" if filed else "",
         )
 
     members = []
@@ -275,14 +286,15 @@ def seed_demo_membership(units: dict, users: dict) -> int:
     services.do_admit_simplified(actor=officer, application=simplified, licence=licence)
 
     # --- conduct: rewards, an assessment, a complaint, one revocation --------------------------------
+    # Last year's rewards and assessment are decided in January (never after today, e.g. on 1 January).
     for member in rng.sample(members[5:], 6):
         services.do_record_conduct(
             actor=None, member=member, kind="reward", title=f"{today.year - 1} 年度优秀志愿者",
-            detail="全年志愿服务时长超过 100 小时。", decided_on=dt.date(today.year, 1, 15),
+            detail="全年志愿服务时长超过 100 小时。", decided_on=min(dt.date(today.year, 1, 15), today),
         )  # fmt: skip
     services.do_record_conduct(
         actor=None, member=members[10], kind="assessment", title=f"{today.year - 1} 年度会员考核：合格",
-        detail="", decided_on=dt.date(today.year, 1, 20),
+        detail="", decided_on=min(dt.date(today.year, 1, 20), today),
     )  # fmt: skip
     target = members[-1]
     services.do_register_complaint(

@@ -2,8 +2,10 @@
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
@@ -33,6 +35,7 @@ def pay(member, amount, receipt, year=2026):
 # --- 1. partial dues ------------------------------------------------------------------------------------
 
 
+@time_machine.travel(dt.datetime(2026, 6, 15, 10, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)  # in the dues' year
 def test_partial_dues_payment_does_not_make_the_card_valid(assoc, client, secretariat):
     """H-MEM-3: a year counts as paid (card, verify page, self-service) only when its payments reach the
     tier's standard — the arrears list's arithmetic: 10 of 200 元 leaves 190 owed and no valid card."""

@@ -78,7 +78,7 @@ def test_deidentified_export_has_no_direct_identifier(tree, street_manager, huey
     job, password = exports.do_request_export(
         actor=street_manager, dataset_key="cases_deidentified", fmt="xlsx", reason="年度科研分析去标识化数据"
     )
-    job = exports.build_export(job.pk, password)
+    job = exports.build_export(job.pk)
     assert job.status == "ready" and job.row_count == 1
     with pyzipper.AESZipFile(exports.archive_path(job)) as archive:
         data = archive.read(archive.namelist()[0], pwd=password.encode())
