@@ -215,10 +215,9 @@ def user_set_active(request, pk, active: bool):
     return redirect("accounts:user-detail", pk=subject.pk)
 
 
-@requires(Perm.USER_MANAGE)
-@require_POST
-def user_set_password(request, pk):
-    subject = _user(request, pk, Perm.USER_MANAGE)
+def _set_password(request, pk, perm):
+    """Both password paths: the service decides who may administer whose credentials."""
+    subject = _user(request, pk, perm)
     form = PasswordForm(request.POST)
     if form.is_valid():
         run_service(
@@ -227,6 +226,12 @@ def user_set_password(request, pk):
         )
     report_form(request, form, "新密码已设置。")
     return redirect("accounts:user-detail", pk=subject.pk)
+
+
+@requires(Perm.USER_MANAGE)
+@require_POST
+def user_set_password(request, pk):
+    return _set_password(request, pk, Perm.USER_MANAGE)
 
 
 @requires(Perm.USER_MANAGE)
@@ -269,15 +274,7 @@ def role_list(request):
 @require_POST
 def user_security_password(request, pk):
     """The security administrator sets a password (e.g. for a security or audit administrator)."""
-    subject = _user(request, pk, Perm.SECURITY_MANAGE)
-    form = PasswordForm(request.POST)
-    if form.is_valid():
-        run_service(
-            form,
-            lambda: services.do_set_password(actor=request.user, user=subject, password=form.cleaned_data["password"]),
-        )
-    report_form(request, form, "新密码已设置。")
-    return redirect("accounts:user-detail", pk=subject.pk)
+    return _set_password(request, pk, Perm.SECURITY_MANAGE)
 
 
 @requires(Perm.USER_MANAGE)

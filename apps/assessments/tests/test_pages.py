@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import Workbook
 from rest_framework.test import APIClient
 
 from apps.assessments import services
@@ -18,7 +17,7 @@ from apps.assessments.models import AssessmentLink, AssessmentResult, CutoffSett
 from apps.audit.models import AuditEntry
 from apps.core.scoping import unscoped
 
-from .conftest import SDS_REVERSE, sds_definition
+from .conftest import scale_workbook, sds_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -244,29 +243,7 @@ def test_scale_import_page_json_and_excel(district_admin, tree):
     sds = Scale.objects.get(code="SDS")
     assert sds.tenant == tree.city
 
-    book = Workbook()
-    meta = book.active
-    meta.title = "量表"
-    for row in [("项目", "内容"), ("编码", "SDS"), ("名称", "抑郁自评量表（测试）"), ("授权持有方", "测试授权方"),
-                ("计分方式", "求和"), ("换算系数", 1.25), ("取整", "向下取整"), ("得分名称", "标准分")]:  # fmt: skip
-        meta.append(row)
-    options = book.create_sheet("选项")
-    options.append(("选项", "分值"))
-    for score, label in enumerate(["没有或很少时间", "小部分时间", "相当多时间", "绝大部分或全部时间"], start=1):
-        options.append((label, score))
-    items = book.create_sheet("条目")
-    items.append(("题号", "题目", "反向计分"))
-    for n in range(1, 21):
-        items.append((n, f"条目{n}", "是" if n in SDS_REVERSE else ""))
-    bands = book.create_sheet("分段")
-    bands.append(("编码", "名称", "最低分", "最高分", "程度"))
-    for row in [("normal", "无抑郁", 25, 49, "none"), ("mild", "轻度", 50, 59, "mild"),
-                ("moderate", "中度", 60, 69, "moderate"), ("severe", "重度", 70, 100, "severe")]:  # fmt: skip
-        bands.append(row)
-
-    buffer = io.BytesIO()
-    book.save(buffer)
-    buffer.seek(0)
+    buffer = io.BytesIO(scale_workbook())
     buffer.name = "sds.xlsx"
     response = http.post(url, {"file": buffer})
     assert response.status_code == 302, response.content.decode()[-2000:]
