@@ -54,6 +54,23 @@ def test_bootstrap_creates_top_unit_and_system_admin(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_bootstrap_can_create_the_first_security_administrator(monkeypatch):
+    """X-4, issue 14 item 2: only a security administrator appoints security and audit administrators, so the
+    first one comes from the console with the system administrator, in the same transaction."""
+    monkeypatch.setenv("XINYUAN_BOOTSTRAP_PASSWORD", "Bootstrap-Pass-2026")
+    monkeypatch.setenv("XINYUAN_BOOTSTRAP_SECURITY_PASSWORD", "Security-Pass-2026")
+    with pytest.raises(CommandError, match="同时给出"):
+        call_command("bootstrap", unit_name="某区中心", unit_code="330107", username="admin", full_name="张三",
+                     security_username="sec")  # fmt: skip
+    call_command("bootstrap", unit_name="某区中心", unit_code="330107", username="admin", full_name="张三",
+                 security_username="sec", security_full_name="李安全")  # fmt: skip
+    security = User.objects.get(username="sec")
+    assert security.check_password("Security-Pass-2026")
+    assert [a.role.code for a in Assignment.objects.filter(user=security)] == ["security_admin"]
+    assert [a.role.code for a in Assignment.objects.filter(user__username="admin")] == ["system_admin"]
+
+
+@pytest.mark.django_db
 def test_bootstrap_refuses_a_weak_password(monkeypatch):
     monkeypatch.setenv("XINYUAN_BOOTSTRAP_PASSWORD", "123")
     with pytest.raises(CommandError, match="密码"):

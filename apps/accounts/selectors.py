@@ -56,6 +56,11 @@ def manageable_units(actor) -> QuerySet:
     return scope(OrgUnit.objects.filter(is_active=True), actor, Perm.USER_MANAGE).order_by("path")
 
 
+def security_units(actor) -> QuerySet:
+    """Active units where ``actor`` may grant the security and audit administrator roles."""
+    return scope(OrgUnit.objects.filter(is_active=True), actor, Perm.SECURITY_MANAGE).order_by("path")
+
+
 def all_roles() -> QuerySet:
     return Role.objects.all()
 

@@ -24,7 +24,7 @@ from .forms import (
     UserEditForm,
     VersionForm,
 )
-from .models import ApiToken, Assignment, GrantRequest, User
+from .models import ApiToken, Assignment, GrantRequest, Role, User
 from .security import has_device, recent_auth_required
 from .tokens import do_create_token, do_revoke_token, lifetime_days, tokens_of
 
@@ -162,6 +162,10 @@ def user_detail(request, pk):
         if can(request.user, Perm.SECURITY_MANAGE, subject) and may_administer
         else None,
         "grant_form": _grant_form(request) if can_manage else None,
+        "security_assign_form": _security_assign_form(request)
+        if can(request.user, Perm.SECURITY_MANAGE, subject) and subject.pk != request.user.pk
+        else None,
+        "governed_roles": services.SECURITY_GOVERNED_ROLES,
         "grant_requests": selectors.user_grant_requests(request.user, subject)[:20],
     }
     return render(request, "accounts/user_detail.html", context)
@@ -255,6 +259,49 @@ def user_assign(request, pk):
 def assignment_revoke(request, pk):
     assignment = access_by_id(
         Assignment.objects.select_related("user", "unit", "role"), pk, request.user, Perm.USER_MANAGE
+    )
+    form = VersionForm({"version": 1})
+    form.is_valid()
+    run_service(form, lambda: services.do_revoke_assignment(actor=request.user, assignment=assignment))
+    report_form(request, form, f"已撤销“{assignment.unit.name} · {assignment.role.name}”。")
+    return redirect("accounts:user-detail", pk=assignment.user_id)
+
+
+def _security_assign_form(request, data=None) -> AssignForm:
+    """The security administrator's form: only the security and audit administrator roles (three-admin rule)."""
+    form = AssignForm(data, units=selectors.security_units(request.user))
+    form.fields["role"].queryset = Role.objects.filter(code__in=services.SECURITY_GOVERNED_ROLES).order_by("id")
+    return form
+
+
+@requires(Perm.SECURITY_MANAGE)
+@require_POST
+def user_security_assign(request, pk):
+    """The security administrator appoints a security or audit administrator (nobody else may, issue 14)."""
+    subject = _user(request, pk, Perm.SECURITY_MANAGE)
+    form = _security_assign_form(request, request.POST)
+    if form.is_valid():
+        run_service(
+            form,
+            lambda: services.do_assign_role(
+                actor=request.user, user=subject, unit=form.cleaned_data["unit"], role=form.cleaned_data["role"]
+            ),
+        )
+    report_form(request, form, "角色已分配。")
+    return redirect("accounts:user-detail", pk=subject.pk)
+
+
+@requires(Perm.SECURITY_MANAGE)
+@require_POST
+def assignment_security_revoke(request, pk):
+    """The security administrator removes a security or audit administrator role."""
+    assignment = access_by_id(
+        Assignment.objects.filter(role__code__in=services.SECURITY_GOVERNED_ROLES).select_related(
+            "user", "unit", "role"
+        ),
+        pk,
+        request.user,
+        Perm.SECURITY_MANAGE,
     )
     form = VersionForm({"version": 1})
     form.is_valid()

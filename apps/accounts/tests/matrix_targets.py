@@ -42,7 +42,20 @@ def _grant_request_body(world, unit):
     }
 
 
+def _governed_assignment_pk(world, unit):
+    """An audit administrator post at ``unit`` (only the security administrator removes it)."""
+    from apps.accounts.models import Assignment, Role, User
+
+    auditor, _ = User.objects.get_or_create(
+        username=f"mx_audit_{unit.pk}", defaults={"full_name": "矩阵审计员", "unit": unit}
+    )
+    row, _ = Assignment.objects.get_or_create(user=auditor, unit=unit, role=Role.objects.get(code="audit_admin"))
+    return {"pk": row.pk}
+
+
 TARGETS = {
+    "accounts:user-security-assign": Target(_user_pk),
+    "accounts:assignment-security-revoke": Target(_governed_assignment_pk),
     "accounts:user-security-password": Target(_user_pk),
     "accounts:grant-request-create": Target(_user_pk),
     "accounts:grant-request-list": Target(),

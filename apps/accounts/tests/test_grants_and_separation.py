@@ -365,3 +365,51 @@ def test_three_admin_roles_stay_exclusive_on_every_path(tree, security):
     with pytest.raises(ValidationError, match="三员分立"):
         services.do_assign_role(actor=security, user=auditor, unit=tree.district, role=role("security_admin"))
     assert User.objects.get(pk=auditor.pk).assignments.count() == 1
+
+
+# --- item 2: the security administrator's own path for the two governed roles ---------------------
+
+
+def test_security_admin_appoints_and_removes_an_auditor_through_the_page(tree, newcomer, security):
+    """S-ORG-2, X-4, issue 14 item 2: only the security administrator gives and takes the audit and security
+    administrator roles, on the account page; the form offers no other role; both acts are audited; the
+    system administrator has no such path and nobody appoints themselves."""
+    sysadmin = make_user("sys", tree.district, "system_admin")
+    audit = role("audit_admin")
+    page = page_for(security).get(f"/accounts/users/{newcomer.pk}/").content.decode()
+    assert 'data-testid="security-assign"' in page
+    assert "审计管理员" in page and f'value="{role("counsellor").pk}"' not in page.split("security-assign")[1]
+    assert (
+        'data-testid="security-assign"'
+        not in page_for(sysadmin).get(f"/accounts/users/{newcomer.pk}/").content.decode()
+    )
+
+    url = f"/accounts/users/{newcomer.pk}/security-assign/"
+    assert page_for(sysadmin).post(url, {"unit": tree.c1.pk, "role": audit.pk}).status_code == 403
+    refused = page_for(security).post(url, {"unit": tree.c1.pk, "role": role("psychiatrist").pk})
+    assert refused.status_code == 302 and not Assignment.objects.filter(user=newcomer).exists()
+    self_url = f"/accounts/users/{security.pk}/security-assign/"
+    page_for(security).post(self_url, {"unit": tree.district.pk, "role": audit.pk})
+    assert not Assignment.objects.filter(user=security, role=audit).exists()
+
+    before = AuditEntry.objects.count()
+    assert page_for(security).post(url, {"unit": tree.c1.pk, "role": audit.pk}).status_code == 302
+    post = Assignment.objects.get(user=newcomer, role=audit)
+    assert AuditEntry.objects.count() > before
+
+    revoke = f"/accounts/assignments/{post.pk}/security-revoke/"
+    assert page_for(sysadmin).post(revoke).status_code == 403
+    assert Assignment.objects.filter(pk=post.pk).exists()
+    assert page_for(security).post(revoke).status_code == 302
+    assert not Assignment.objects.filter(pk=post.pk).exists()
+
+
+def test_security_admin_path_keeps_the_three_administrators_apart(tree, newcomer, security):
+    """X-4, issue 14 item 2: a system administrator's account cannot be made an auditor by the security
+    administrator either (no account holds two of the three), and nothing is written."""
+    sysadmin = make_user("sys2", tree.district, "system_admin")
+    response = page_for(security).post(
+        f"/accounts/users/{sysadmin.pk}/security-assign/", {"unit": tree.district.pk, "role": role("audit_admin").pk}
+    )
+    assert response.status_code == 302
+    assert list(Assignment.objects.filter(user=sysadmin).values_list("role__code", flat=True)) == ["system_admin"]

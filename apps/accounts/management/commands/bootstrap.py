@@ -1,4 +1,6 @@
-"""Create the top unit and the first system administrator of an empty production install."""
+"""Create the top unit, the first system administrator and (optionally) the first security administrator of an
+empty production install. Only a security administrator may appoint security and audit administrators (three-admin
+rule, issue 14), so the first one comes from the server's console, like the system administrator."""
 
 import getpass
 import os
@@ -23,17 +25,18 @@ class Command(BaseCommand):
         parser.add_argument("--kind", default=UnitKind.DISTRICT_CENTRE, choices=UnitKind.values)
         parser.add_argument("--username", required=True, help="系统管理员登录名")
         parser.add_argument("--full-name", required=True, help="系统管理员姓名")
+        parser.add_argument("--security-username", help="第一个安全管理员的登录名（此后由其在系统内任命审计管理员）")
+        parser.add_argument("--security-full-name", help="第一个安全管理员姓名")
 
     def handle(self, *args, **options):
         if OrgUnit.objects.exists():
             raise CommandError("数据库中已有单位，bootstrap 只用于空库。")
-        password = os.environ.get("XINYUAN_BOOTSTRAP_PASSWORD")
-        if not password:
-            if not os.isatty(0):
-                raise CommandError("请设置环境变量 XINYUAN_BOOTSTRAP_PASSWORD 或在终端中运行以输入密码。")
-            password = getpass.getpass("系统管理员密码：")
-            if password != getpass.getpass("再次输入密码："):
-                raise CommandError("两次输入的密码不一致。")
+        if bool(options["security_username"]) != bool(options["security_full_name"]):
+            raise CommandError("--security-username 与 --security-full-name 须同时给出。")
+        password = _password("XINYUAN_BOOTSTRAP_PASSWORD", "系统管理员")
+        security_password = (
+            _password("XINYUAN_BOOTSTRAP_SECURITY_PASSWORD", "安全管理员") if options["security_username"] else None
+        )
         try:
             with transaction.atomic():
                 unit = do_create_unit(
@@ -47,6 +50,29 @@ class Command(BaseCommand):
                     password=password,
                 )
                 do_assign_role(actor=None, user=user, unit=unit, role=Role.objects.get(code="system_admin"))
+                if security_password:
+                    security = do_create_user(
+                        actor=None,
+                        unit=unit,
+                        username=options["security_username"],
+                        full_name=options["security_full_name"],
+                        password=security_password,
+                    )
+                    do_assign_role(actor=None, user=security, unit=unit, role=Role.objects.get(code="security_admin"))
         except ValidationError as error:
             raise CommandError("；".join(error.messages)) from error
         self.stdout.write(self.style.SUCCESS(f"已创建顶层单位“{unit.name}”和系统管理员“{user.username}”。"))
+        if security_password:
+            self.stdout.write(self.style.SUCCESS(f"已创建安全管理员“{options['security_username']}”。"))
+
+
+def _password(variable: str, who: str) -> str:
+    password = os.environ.get(variable)
+    if password:
+        return password
+    if not os.isatty(0):
+        raise CommandError(f"请设置环境变量 {variable} 或在终端中运行以输入{who}密码。")
+    password = getpass.getpass(f"{who}密码：")
+    if password != getpass.getpass("再次输入密码："):
+        raise CommandError("两次输入的密码不一致。")
+    return password
