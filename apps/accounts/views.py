@@ -238,11 +238,9 @@ def user_set_password(request, pk):
     return _set_password(request, pk, Perm.USER_MANAGE)
 
 
-@requires(Perm.USER_MANAGE)
-@require_POST
-def user_assign(request, pk):
-    subject = _user(request, pk, Perm.USER_MANAGE)
-    form = AssignForm(request.POST, units=selectors.manageable_units(request.user))
+def _assign(request, pk, perm, form):
+    """Both grant paths (manager, security administrator): the service applies every rule."""
+    subject = _user(request, pk, perm)
     if form.is_valid():
         run_service(
             form,
@@ -254,17 +252,28 @@ def user_assign(request, pk):
     return redirect("accounts:user-detail", pk=subject.pk)
 
 
-@requires(Perm.USER_MANAGE)
-@require_POST
-def assignment_revoke(request, pk):
-    assignment = access_by_id(
-        Assignment.objects.select_related("user", "unit", "role"), pk, request.user, Perm.USER_MANAGE
-    )
+def _revoke(request, pk, perm, assignments):
+    """Both revoke paths; ``assignments`` limits what the path may reach (404 otherwise)."""
+    assignment = access_by_id(assignments.select_related("user", "unit", "role"), pk, request.user, perm)
     form = VersionForm({"version": 1})
     form.is_valid()
     run_service(form, lambda: services.do_revoke_assignment(actor=request.user, assignment=assignment))
     report_form(request, form, f"已撤销“{assignment.unit.name} · {assignment.role.name}”。")
     return redirect("accounts:user-detail", pk=assignment.user_id)
+
+
+@requires(Perm.USER_MANAGE)
+@require_POST
+def user_assign(request, pk):
+    return _assign(
+        request, pk, Perm.USER_MANAGE, AssignForm(request.POST, units=selectors.manageable_units(request.user))
+    )
+
+
+@requires(Perm.USER_MANAGE)
+@require_POST
+def assignment_revoke(request, pk):
+    return _revoke(request, pk, Perm.USER_MANAGE, Assignment.objects.all())
 
 
 def _security_assign_form(request, data=None) -> AssignForm:
@@ -278,36 +287,15 @@ def _security_assign_form(request, data=None) -> AssignForm:
 @require_POST
 def user_security_assign(request, pk):
     """The security administrator appoints a security or audit administrator (nobody else may, issue 14)."""
-    subject = _user(request, pk, Perm.SECURITY_MANAGE)
-    form = _security_assign_form(request, request.POST)
-    if form.is_valid():
-        run_service(
-            form,
-            lambda: services.do_assign_role(
-                actor=request.user, user=subject, unit=form.cleaned_data["unit"], role=form.cleaned_data["role"]
-            ),
-        )
-    report_form(request, form, "角色已分配。")
-    return redirect("accounts:user-detail", pk=subject.pk)
+    return _assign(request, pk, Perm.SECURITY_MANAGE, _security_assign_form(request, request.POST))
 
 
 @requires(Perm.SECURITY_MANAGE)
 @require_POST
 def assignment_security_revoke(request, pk):
     """The security administrator removes a security or audit administrator role."""
-    assignment = access_by_id(
-        Assignment.objects.filter(role__code__in=services.SECURITY_GOVERNED_ROLES).select_related(
-            "user", "unit", "role"
-        ),
-        pk,
-        request.user,
-        Perm.SECURITY_MANAGE,
-    )
-    form = VersionForm({"version": 1})
-    form.is_valid()
-    run_service(form, lambda: services.do_revoke_assignment(actor=request.user, assignment=assignment))
-    report_form(request, form, f"已撤销“{assignment.unit.name} · {assignment.role.name}”。")
-    return redirect("accounts:user-detail", pk=assignment.user_id)
+    governed = Assignment.objects.filter(role__code__in=services.SECURITY_GOVERNED_ROLES)
+    return _revoke(request, pk, Perm.SECURITY_MANAGE, governed)
 
 
 @requires(Perm.ROLE_VIEW)
