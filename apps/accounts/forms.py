@@ -54,10 +54,12 @@ class AssignForm(forms.Form):
         label="角色", queryset=Role.objects.all(), widget=forms.Select(attrs={"class": "form-select form-select-sm"})
     )
 
-    def __init__(self, *args, units=None, **kwargs):
+    def __init__(self, *args, units=None, roles=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = _unit_label
+        if roles is not None:
+            self.fields["role"].queryset = roles
 
 
 class PasswordForm(forms.Form):
@@ -79,26 +81,15 @@ class ReauthForm(forms.Form):
     code = forms.CharField(label="验证码或恢复码（已启用双因素认证时）", max_length=12, required=False)
 
 
-class GrantRequestForm(forms.Form):
+class GrantRequestForm(AssignForm):
     """Ask the security administrator to approve a role that reads counselling notes (issue 14)."""
 
-    unit = forms.ModelChoiceField(
-        label="单位",
-        queryset=OrgUnit.objects.none(),
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
-    )
-    role = forms.ModelChoiceField(
-        label="角色", queryset=Role.objects.none(), widget=forms.Select(attrs={"class": "form-select form-select-sm"})
-    )
     reason = forms.CharField(
         label="申请理由", max_length=500, widget=forms.TextInput(attrs={"class": "form-control form-control-sm"})
     )
 
-    def __init__(self, *args, units=None, roles=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
-        self.fields["unit"].label_from_instance = _unit_label
-        self.fields["role"].queryset = roles if roles is not None else Role.objects.none()
         for name in ("unit", "role", "reason"):
             self.fields[name].widget.attrs["id"] = f"id_grant_{name}"
 

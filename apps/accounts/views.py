@@ -278,9 +278,8 @@ def assignment_revoke(request, pk):
 
 def _security_assign_form(request, data=None) -> AssignForm:
     """The security administrator's form: only the security and audit administrator roles (three-admin rule)."""
-    form = AssignForm(data, units=selectors.security_units(request.user))
-    form.fields["role"].queryset = Role.objects.filter(code__in=services.SECURITY_GOVERNED_ROLES).order_by("id")
-    return form
+    governed = Role.objects.filter(code__in=services.SECURITY_GOVERNED_ROLES).order_by("id")
+    return AssignForm(data, units=selectors.security_units(request.user), roles=governed)
 
 
 @requires(Perm.SECURITY_MANAGE)

@@ -42,28 +42,26 @@ class Command(BaseCommand):
                 unit = do_create_unit(
                     actor=None, parent=None, kind=options["kind"], name=options["unit_name"], code=options["unit_code"]
                 )
-                user = do_create_user(
-                    actor=None,
-                    unit=unit,
-                    username=options["username"],
-                    full_name=options["full_name"],
-                    password=password,
-                )
-                do_assign_role(actor=None, user=user, unit=unit, role=Role.objects.get(code="system_admin"))
+                user = _administrator(unit, options["username"], options["full_name"], password, "system_admin")
                 if security_password:
-                    security = do_create_user(
-                        actor=None,
-                        unit=unit,
-                        username=options["security_username"],
-                        full_name=options["security_full_name"],
-                        password=security_password,
+                    _administrator(
+                        unit,
+                        options["security_username"],
+                        options["security_full_name"],
+                        security_password,
+                        "security_admin",
                     )
-                    do_assign_role(actor=None, user=security, unit=unit, role=Role.objects.get(code="security_admin"))
         except ValidationError as error:
             raise CommandError("；".join(error.messages)) from error
         self.stdout.write(self.style.SUCCESS(f"已创建顶层单位“{unit.name}”和系统管理员“{user.username}”。"))
         if security_password:
             self.stdout.write(self.style.SUCCESS(f"已创建安全管理员“{options['security_username']}”。"))
+
+
+def _administrator(unit, username: str, full_name: str, password: str, role_code: str):
+    user = do_create_user(actor=None, unit=unit, username=username, full_name=full_name, password=password)
+    do_assign_role(actor=None, user=user, unit=unit, role=Role.objects.get(code=role_code))
+    return user
 
 
 def _password(variable: str, who: str) -> str:
