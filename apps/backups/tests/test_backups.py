@@ -226,7 +226,9 @@ def test_keep_deletes_older_backups(tree, keys, tmp_path):
     call_command("backup", output_dir=str(directory), keep=2, stdout=out)
 
     names = sorted(p.name for p in directory.iterdir())
-    newest = [n for n in names if n.endswith(".xyb") and "-2020" not in n]
+    old_names = {path.name for path in old}
+    # Compare names, not a "-2020" substring: a backup made at 20:20 UTC is named "…-2020xx.xyb".
+    newest = [n for n in names if n.endswith(".xyb") and n not in old_names]
     assert len(newest) == 1
     assert names == sorted(
         [newest[0], newest[0].replace(".xyb", ".json"), old[2].name, old[2].with_suffix(".json").name, "readme.txt"]
