@@ -219,7 +219,10 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = DuesPayment
-        fields = ["id", "member", "year", "amount", "paid_on", "method", "receipt_number", "created_at"]
+        fields = [
+            "id", "member", "year", "amount", "paid_on", "method", "receipt_number", "is_supplement",
+            "supplement_reason", "created_at",
+        ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
 
 
@@ -230,6 +233,8 @@ class PaymentWriteSerializer(serializers.Serializer):
     paid_on = serializers.DateField()
     method = serializers.ChoiceField(choices=DuesMethod.choices)
     receipt_number = serializers.CharField(max_length=40)
+    is_supplement = serializers.BooleanField(required=False, default=False)
+    supplement_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class DuesViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -60,7 +60,7 @@ def _photo(rng) -> SimpleUploadedFile:
 
 def seed_demo_membership(units: dict, users: dict) -> int:
     """Create the association's membership records; return the number of members."""
-    from apps.core.management.commands.seed_demo import GIVEN, SURNAMES, demo_id_number
+    from apps.core.management.commands.seed_demo import demo_id_number, demo_name
 
     rng = random.Random(2026)  # noqa: S311 - demo data, reproducible
     today = timezone.localdate()
@@ -148,7 +148,7 @@ def seed_demo_membership(units: dict, users: dict) -> int:
     chairs = [c for c in committees if c != crisis]
     for i, kind in enumerate(plan, start=1):
         male = rng.random() < 0.4
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        name = demo_name(rng, male)
         user = User(username=f"hy-demo-{i:03d}", full_name=name, unit=association)
         user.set_unusable_password()
         user.save()
@@ -232,11 +232,12 @@ def seed_demo_membership(units: dict, users: dict) -> int:
     secretariat = users.get("secretariat")
     officer = users.get("membership")
 
-    def apply(seq, name, certificate=None):
+    def apply(seq, name=None, certificate=None, male=None):
+        male = rng.random() < 0.5 if male is None else male
         data = {
             "charter_accepted": True,
-            "name": name,
-            "id_number": demo_id_number(rng, rng.randint(1975, 2000), rng.random() < 0.5),
+            "name": name or demo_name(rng, male),  # the given name fits the sex in the ID number
+            "id_number": demo_id_number(rng, rng.randint(1975, 2000), male),
             "phone": f"139{rng.randint(10000000, 99999999)}",
             "employer": rng.choice(EMPLOYERS),
             "education": "bachelor",
@@ -257,30 +258,34 @@ def seed_demo_membership(units: dict, users: dict) -> int:
     counsellor = {"kind": CertificateKind.COUNSELLOR, "number": "2019330100777", "issuer": "人力资源和社会保障部",
                   "expires_on": today + dt.timedelta(days=900)}  # fmt: skip
     for n in range(3):
-        apply(n, rng.choice(SURNAMES) + rng.choice(GIVEN))  # waiting for first review
-    returned = apply(3, "周晓东")
+        apply(n)  # waiting for first review
+    returned = apply(3, "周晓东", male=True)
     services.do_review_application(
         actor=officer, application=returned, passed=False, note="身份证复印件不清晰，请补正。"
     )
     for n, votes in enumerate([(2, 0, 0), (1, 1, 1)]):
-        voting = apply(10 + n, rng.choice(SURNAMES) + rng.choice(GIVEN))
+        voting = apply(10 + n)
         services.do_review_application(
             actor=officer, application=voting, passed=True, note="材料齐全，提交理事会表决。"
         )
         choices = ["approve"] * votes[0] + ["reject"] * votes[1] + ["abstain"] * votes[2]
         for voter, choice in zip(board_users[1:], choices, strict=False):
             services.do_cast_ballot(actor=voter, application=voting, choice=choice)
-    admitted = apply(20, "林雨欣")
+    admitted = apply(20, "林雨欣", male=False)
     services.do_review_application(actor=officer, application=admitted, passed=True, note="")
-    for voter in board_users[1:8]:
+    # Closed votes reach the quorum (2/3 of the board entitled to vote, H-MEM-2): the whole board
+    # but the demo login "board" votes, who is left to try the ballot page on the open votes.
+    for voter in board_users[1:]:
         services.do_cast_ballot(actor=voter, application=admitted, choice="approve")
     services.do_close_vote(actor=secretariat, application=admitted)
-    rejected = apply(21, "吴志强")
+    rejected = apply(21, "吴志强", male=True)
     services.do_review_application(actor=officer, application=rejected, passed=True, note="")
-    for voter, choice in zip(board_users[1:5], ["approve", "reject", "reject", "abstain"], strict=False):
-        services.do_cast_ballot(actor=voter, application=rejected, choice=choice)
+    for n, voter in enumerate(board_users[1:]):
+        services.do_cast_ballot(
+            actor=voter, application=rejected, choice=["approve", "reject", "reject", "abstain"][n % 4]
+        )
     services.do_close_vote(actor=secretariat, application=rejected)
-    simplified = apply(22, "何静", certificate=counsellor)
+    simplified = apply(22, "何静", certificate=counsellor, male=False)
     with unscoped("演示数据：取申请人本人提交的执业资格证书"):
         licence = Certificate.objects.filter(application=simplified).first()
     services.do_admit_simplified(actor=officer, application=simplified, licence=licence)

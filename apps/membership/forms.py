@@ -1,6 +1,9 @@
+from decimal import Decimal
+
 from django import forms
 
 from apps.clients.choices import Education, PoliticalStatus
+from apps.core.money import AmountField
 from apps.identity.phones import normalize_mobile
 from apps.identity.resident_id import validate_resident_id
 
@@ -123,8 +126,8 @@ class ApplicationForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    reference = forms.CharField(label="申请编号", max_length=20)
-    secret = forms.CharField(label="查询码", max_length=40)
+    reference = forms.CharField(label="申请编号", max_length=30, help_text="不区分大小写")
+    secret = forms.CharField(label="查询码", max_length=40, help_text="不区分大小写，短横线可省略")
 
 
 class InitialPasswordForm(forms.Form):
@@ -177,10 +180,14 @@ class PhotoForm(forms.Form):
 class PaymentForm(forms.Form):
     member = forms.ModelChoiceField(label="会员", queryset=None)
     year = forms.IntegerField(label="会费年度")
-    amount = forms.DecimalField(label="金额（元）", max_digits=8, decimal_places=2)
+    amount = AmountField(label="金额（元）", max_amount=Decimal("100000"))
     paid_on = forms.DateField(label="缴费日期", widget=DATE)
     method = forms.ChoiceField(label="缴费方式", choices=DuesMethod.choices)
     receipt_number = forms.CharField(label="收据编号", max_length=40)
+    is_supplement = forms.BooleanField(label="补缴（该会员本年度已有缴费记录）", required=False)
+    supplement_reason = forms.CharField(
+        label="补缴原因", max_length=200, required=False, help_text="勾选补缴时必填，如：会员类别调整后补交差额"
+    )
 
     def __init__(self, *args, members=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,10 +195,16 @@ class PaymentForm(forms.Form):
         self.fields["member"].label_from_instance = lambda m: f"{m.number} {m.name}"
 
 
+class CloseVoteForm(forms.Form):
+    """H-MEM-2: closing a vote is confirmed after reading the quorum and who has not voted."""
+
+    confirm = forms.BooleanField(label="我已核对投票情况，确认结束表决并计票", required=True)
+
+
 class RateForm(forms.Form):
     year = forms.IntegerField(label="年度")
     tier = forms.ChoiceField(label="会员类别", choices=Tier.choices)
-    amount = forms.DecimalField(label="年会费（元）", max_digits=8, decimal_places=2)
+    amount = AmountField(label="年会费（元）", allow_zero=True, max_amount=Decimal("100000"))
 
 
 class PositionForm(forms.Form):

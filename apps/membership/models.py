@@ -361,6 +361,37 @@ class Position(AssociationOwned):
         return self.get_kind_display()
 
 
+class MembershipSettings(AssociationOwned):
+    """Rules of one association's membership work that its charter fixes (H-MEM-2).
+
+    An association without a row uses the defaults: a board vote counts only when two thirds of
+    the board members entitled to vote have voted (the model charter for social organisations:
+    理事会须有 2/3 以上理事出席方能召开).
+    """
+
+    DEFAULT_QUORUM = (2, 3)
+
+    vote_quorum_numerator = models.PositiveSmallIntegerField("表决法定人数（分子）", default=2)
+    vote_quorum_denominator = models.PositiveSmallIntegerField("表决法定人数（分母）", default=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "协会会员工作设置"
+        verbose_name_plural = "协会会员工作设置"
+        constraints = [
+            models.UniqueConstraint(fields=["association"], name="mship_settings_unique"),
+            models.CheckConstraint(
+                condition=Q(vote_quorum_numerator__gte=1)
+                & Q(vote_quorum_denominator__gte=1)
+                & Q(vote_quorum_numerator__lte=models.F("vote_quorum_denominator")),
+                name="mship_settings_quorum_fraction",
+            ),
+        ]
+
+    def __str__(self):
+        return f"协会会员工作设置 #{self.pk}"
+
+
 class DuesRate(AssociationOwned):
     """The yearly dues of a tier in an association (会费标准)."""
 
@@ -389,6 +420,9 @@ class DuesPayment(AssociationOwned):
     paid_on = models.DateField("缴费日期")
     method = models.CharField("缴费方式", max_length=20, choices=DuesMethod.choices)
     receipt_number = models.CharField("收据编号", max_length=40)
+    # A second payment for the same member and year is a supplement (补缴), with its reason (H-MEM-3).
+    is_supplement = models.BooleanField("补缴", default=False)
+    supplement_reason = models.CharField("补缴原因", max_length=200, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -11,9 +11,9 @@ number; the e-mail also carries the reason and what to do next. The template is 
 this module is imported (``MembershipConfig.ready`` imports it).
 """
 
-from django.conf import settings
 from django.urls import reverse
 
+from apps.core.links import absolute_url
 from apps.notifications.catalog import NotificationTemplate, register_template
 from apps.notifications.choices import Category
 
@@ -61,9 +61,8 @@ APPLICATION_UPDATE = register_template(
 
 
 def _link(path: str) -> str:
-    """A path on this site, as a full address when NOTIFY_SITE_URL is set (the applicant has no bookmark)."""
-    site = (settings.NOTIFY_SITE_URL or "").rstrip("/")
-    return f"{site}{path}"
+    """A path on this site as a full address (the applicant has no bookmark)."""
+    return absolute_url(path)
 
 
 def topic_of(application) -> str:

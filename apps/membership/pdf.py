@@ -52,7 +52,7 @@ def membership_card_pdf(member, *, request) -> bytes:
             "association": member.association,
             "photo": photo_data_uri(member),
             "qr": qr_data_uri(verification_url(request, member)),
-            "valid_until": selectors.card_valid_until(member),
+            "card": selectors.card_state(member),
             "tier": CARD_TIER[selectors.tier_of(member)],
             "printed_at": timezone.localtime(),
         },

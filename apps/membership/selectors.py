@@ -23,7 +23,16 @@ from .choices import (
     MemberStatus,
     Tier,
 )
-from .models import Application, Certificate, CommitteeMembership, DuesPayment, DuesRate, Member, Position
+from .models import (
+    Application,
+    Certificate,
+    CommitteeMembership,
+    DuesPayment,
+    DuesRate,
+    Member,
+    MembershipSettings,
+    Position,
+)
 
 EXPIRY_WARNING_DAYS = 60
 
@@ -233,7 +242,19 @@ def application_by_reference(reference: str) -> Application | None:
     from apps.core.scoping import unscoped
 
     with unscoped("公开申请进度查询：按申请编号与查询码核对申请人本人"):
-        return Application.objects.filter(reference=(reference or "").strip().upper()).first()
+        return Application.objects.filter(reference=normalize_reference(reference)).first()
+
+
+def normalize_reference(reference: str) -> str:
+    """An application number as typed → as stored: case-insensitive, full-width and spaces tolerated,
+    and in its digits the look-alikes O→0 and I/L→1 (``SQ2026O1234567`` finds ``SQ20260123…``)."""
+    import unicodedata
+
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", reference or "") if not ch.isspace() and ch != "-")
+    text = text.upper()
+    if text.startswith("SQ"):
+        text = "SQ" + text[2:].translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return text
 
 
 def member_by_card_token(token: str) -> Member | None:
@@ -267,6 +288,42 @@ def card_valid_until(member: Member) -> dt.date | None:
     """The card is valid to the end of the last year whose dues were paid in full."""
     years = paid_years(member)
     return dt.date(years[-1], 12, 31) if years else None
+
+
+def card_state(member: Member, on: dt.date | None = None) -> dict:
+    """H-MEM-3: whether the membership card is valid on ``on`` (default today), and why not, said plainly.
+
+    Valid only for an active member whose dues are paid in full up to the current year; a card
+    of a member with unpaid dues is never shown as valid (card page, PDF, verification page).
+    """
+    on = on or today()
+    valid_until = card_valid_until(member)
+    if member.status == MemberStatus.REVOKED:
+        state, label = "revoked", "已撤销"
+        message = (
+            f"该会员资格已于 {member.revoked_on:%Y-%m-%d} 撤销，此会员证失效。"
+            if member.revoked_on
+            else "该会员资格已撤销，此会员证失效。"
+        )
+    elif valid_until is not None and valid_until >= on:
+        state, label, message = (
+            "valid",
+            "有效",
+            f"会费已缴至 {valid_until.year} 年度，会员证有效期至 {valid_until:%Y-%m-%d}。",
+        )
+    else:
+        state, label = "unpaid", "会费未缴 · 无效"
+        last = f"（最近缴清的是 {valid_until.year} 年度）" if valid_until else ""
+        message = f"{on.year} 年度会费未缴清{last}，此会员证无效；缴清会费后恢复有效。"
+    short = {"revoked": "会员资格已撤销，本证无效", "unpaid": f"{on.year} 年度会费未缴清，本证无效"}.get(state, "")
+    return {
+        "state": state,
+        "valid": state == "valid",
+        "label": label,
+        "message": message,
+        "short": short,
+        "valid_until": valid_until,
+    }
 
 
 def rates_for(association: OrgUnit, year: int) -> dict[str, Decimal]:
@@ -463,3 +520,47 @@ def label_people(field, queryset=None) -> None:
     queryset = field.queryset if queryset is None else queryset
     labels = people_labels(queryset) if queryset is not None else {}
     field.label_from_instance = lambda user: labels.get(user.pk) or user.full_name
+
+
+# --- board vote quorum (H-MEM-2) ---------------------------------------------------------------------------
+
+
+def vote_quorum(association_unit: OrgUnit) -> tuple[int, int]:
+    """The association's quorum for a board vote as a fraction (numerator, denominator); default 2/3."""
+    row = MembershipSettings.objects.filter(association=association_unit).first()
+    if row is None:
+        return MembershipSettings.DEFAULT_QUORUM
+    return row.vote_quorum_numerator, row.vote_quorum_denominator
+
+
+def quorum_rule_text(numerator: int, denominator: int) -> str:
+    return f"应有表决权的理事（含常务理事）{numerator}/{denominator} 以上投票，表决方为有效"
+
+
+def vote_quorum_status(application: Application) -> dict:
+    """H-MEM-2: who is entitled to vote (current board and standing board), who voted, who has not, the quorum.
+
+    ``required`` is the smallest head count reaching the fraction (2/3 of 5 → 4; "以上" includes
+    the fraction itself). An abstention is a ballot cast: it counts towards the quorum (and, in
+    ``services.vote_passes``, in the denominator).
+    """
+    from apps.accounts.models import User
+
+    numerator, denominator = vote_quorum(application.association)
+    entitled = current_holders(application.association, BodyKind.BOARD)
+    vote = getattr(application, "vote", None)
+    voter_ids = set(vote.ballots.values_list("voter_id", flat=True)) if vote else set()
+    required = max(1, -(-len(entitled) * numerator // denominator))  # ceiling
+    voted = list(User.objects.filter(pk__in=voter_ids).order_by("id"))
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "rule": quorum_rule_text(numerator, denominator),
+        "entitled": entitled,
+        "entitled_count": len(entitled),
+        "required": required,
+        "cast": len(voter_ids),
+        "voted": voted,
+        "not_voted": [u for u in entitled if u.pk not in voter_ids],
+        "met": len(voter_ids) >= required,
+    }

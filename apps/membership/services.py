@@ -8,7 +8,8 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from decimal import Decimal, InvalidOperation
+import unicodedata
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -21,6 +22,7 @@ from apps.accounts.models import Assignment, Role, User
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_change, log_event, snapshot
 from apps.core.access import can, forget_grant
+from apps.core.money import format_money, parse_amount
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
 from apps.identity.phones import normalize_mobile
@@ -96,11 +98,35 @@ def _secret_hash(secret: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), secret.encode(), hashlib.sha256).hexdigest()
 
 
+# Status codes (查询码) avoid look-alikes: no 0/O, 1/I/L, 2/Z, 5/S, 8/B. 12 of 25 → about 56 bits,
+# behind a reference number and a per-IP rate limit. Shown in groups of four: ``ACDE-FGHJ-KMNP``.
+STATUS_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+STATUS_CODE_LENGTH = 12
+
+
+def new_status_code() -> str:
+    code = "".join(secrets.choice(STATUS_CODE_ALPHABET) for _ in range(STATUS_CODE_LENGTH))
+    return "-".join(code[i : i + 4] for i in range(0, STATUS_CODE_LENGTH, 4))
+
+
+def normalize_status_code(secret: str) -> str:
+    """Case-insensitive, full-width and spaces/hyphens tolerated: what the applicant meant."""
+    text = unicodedata.normalize("NFKC", secret or "")
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-_").upper()
+
+
 def check_application_secret(application: Application | None, secret: str) -> Application:
-    """The applicant's own key to the status page: reference and secret must both match."""
-    if application is None or not hmac.compare_digest(application.secret_hash, _secret_hash((secret or "").strip())):
-        raise ValidationError("申请编号或查询码不正确。", code="mismatch")
-    return application
+    """The applicant's own key to the status page: reference and secret must both match.
+
+    New codes are compared normalized (case-insensitive); codes issued before (URL-safe tokens,
+    case-sensitive) still match as typed.
+    """
+    if application is not None:
+        typed = (secret or "").strip()
+        for candidate in (normalize_status_code(typed), typed):
+            if candidate and hmac.compare_digest(application.secret_hash, _secret_hash(candidate)):
+                return application
+    raise ValidationError("申请编号或查询码不正确。", code="mismatch")
 
 
 # --- applications (H-MEM-1) ---------------------------------------------------------------------------
@@ -206,13 +232,13 @@ def do_submit_application(
             f"您在本协会的会员资格{when}被撤销，不能在线重新申请。如需重新入会，请与协会秘书处（会员工作部）联系办理。",
             code="revoked_member",
         )
-    secret = secrets.token_urlsafe(9)
+    secret = new_status_code()
     now = _now()
     application = Application(
         association=association,
         unit_path=association.path,
         reference=_new_reference(timezone.localdate().year),
-        secret_hash=_secret_hash(secret),
+        secret_hash=_secret_hash(normalize_status_code(secret)),
         charter_version=CHARTER_VERSION,
         charter_accepted_at=now,
         **clean,
@@ -351,6 +377,49 @@ def do_cast_ballot(*, actor, application: Application, choice: str) -> Ballot:
     return ballot
 
 
+def check_vote_quorum(application: Application) -> dict:
+    """H-MEM-2: refuse to count a vote before the association's quorum of the board has voted.
+
+    Abstentions are ballots cast and count towards the quorum. The message names who has not voted.
+    """
+    quorum = selectors.vote_quorum_status(application)
+    if not quorum["met"]:
+        missing = "、".join(u.full_name or u.username for u in quorum["not_voted"]) or "—"
+        raise ValidationError(
+            f"未达到法定人数，不能结束表决：本协会规定{quorum['rule']}。现有应表决理事 {quorum['entitled_count']} 人，"
+            f"至少须 {quorum['required']} 人投票，目前只有 {quorum['cast']} 人投票。尚未投票：{missing}。",
+            code="quorum",
+        )
+    return quorum
+
+
+@transaction.atomic
+def do_set_vote_quorum(*, actor, association: OrgUnit, numerator: int, denominator: int):
+    """H-MEM-2: set the association's quorum for board votes (a fraction of the board entitled to vote).
+
+    Its charter decides; more than half is the lowest a charter may set (a quorum of a minority
+    would let a minority admit members), at most all of the board.
+    """
+    from .models import MembershipSettings
+
+    check_association(association)
+    _require(actor, Perm.POSITION_MANAGE, Body(association=association, unit_path=association.path))
+    try:
+        numerator, denominator = int(numerator), int(denominator)
+    except (TypeError, ValueError):
+        raise ValidationError("法定人数须写成分数，如 2/3。", code="quorum_setting") from None
+    if not (1 <= numerator <= denominator <= 100) or numerator * 2 <= denominator:
+        raise ValidationError("法定人数须超过理事会的半数且不超过全体，如 2/3。", code="quorum_setting")
+    row = MembershipSettings.objects.select_for_update().filter(association=association).first()
+    before = snapshot(row) if row else {}
+    if row is None:
+        row = MembershipSettings(association=association, unit_path=association.path)
+    row.vote_quorum_numerator, row.vote_quorum_denominator = numerator, denominator
+    row.save()
+    log_change(actor, row, before, snapshot(row), purpose="设置理事会表决法定人数")
+    return row
+
+
 @transaction.atomic
 def do_close_vote(*, actor, application: Application) -> Application:
     """H-MEM-2: the secretariat closes the vote; approval admits the applicant, else it is rejected."""
@@ -365,6 +434,7 @@ def do_close_vote(*, actor, application: Application) -> Application:
     choices = list(vote.ballots.values_list("choice", flat=True))
     if not choices:
         raise ValidationError("尚无理事投票，不能结束表决。", code="no_ballots")
+    check_vote_quorum(application)
     before = snapshot(vote)
     vote.approve_count = choices.count(VoteChoice.APPROVE)
     vote.reject_count = choices.count(VoteChoice.REJECT)
@@ -608,14 +678,12 @@ def do_add_certificate(*, actor, member: Member, data: dict) -> Certificate:
 # --- dues (H-MEM-3) ---------------------------------------------------------------------------------------
 
 
-def check_amount(value) -> Decimal:
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        raise ValidationError("金额格式不正确。", code="amount") from None
-    if amount < 0 or amount > Decimal("100000"):
-        raise ValidationError("金额须在 0 至 100000 元之间。", code="amount")
-    return amount
+MAX_DUES = Decimal("100000")
+
+
+def check_amount(value, label: str = "金额") -> Decimal:
+    """An amount of 0 to 100,000 yuan, as typed (full-width digits, spaces, ¥ accepted: apps.core.money)."""
+    return parse_amount(value, label, allow_zero=True, max_amount=MAX_DUES)
 
 
 def check_year(year) -> int:
@@ -648,14 +716,39 @@ def do_set_dues_rate(*, actor, association: OrgUnit, year: int, tier: str, amoun
 
 @transaction.atomic
 def do_record_payment(
-    *, actor, member: Member, year: int, amount, paid_on: dt.date, method: str, receipt_number: str
+    *,
+    actor,
+    member: Member,
+    year: int,
+    amount,
+    paid_on: dt.date,
+    method: str,
+    receipt_number: str,
+    is_supplement: bool = False,
+    supplement_reason: str = "",
 ) -> DuesPayment:
-    """H-MEM-3: one line of the dues ledger, with a receipt number unique in the association."""
+    """H-MEM-3: one line of the dues ledger, with a receipt number unique in the association.
+
+    A member pays a year's dues once: a second payment for the same member and year (the
+    ledger's one kind of dues, the year's standard for the tier) is refused unless it is marked
+    as a supplement (补缴, e.g. the difference after a change of tier) with its reason.
+    """
     _require(actor, Perm.DUES_MANAGE, member)
     _require_active(member)
-    year, amount = check_year(year), check_amount(amount)
+    year = check_year(year)
+    try:
+        amount = check_amount(amount, "缴费金额")
+    except ValidationError as error:
+        raise ValidationError({"amount": error}) from None
     if amount <= 0:
-        raise ValidationError("缴费金额须大于 0。", code="amount")
+        raise ValidationError({"amount": ValidationError("缴费金额须大于 0。", code="amount")})
+    supplement_reason = (supplement_reason or "").strip()
+    if is_supplement and not supplement_reason:
+        raise ValidationError({"supplement_reason": ValidationError("补缴须写明原因。", code="supplement_reason")})
+    if len(supplement_reason) > 200:
+        raise ValidationError(
+            {"supplement_reason": ValidationError("补缴原因不能超过 200 个字。", code="supplement_reason")}
+        )
     if year < member.joined_on.year:
         raise ValidationError(
             f"该会员于 {member.joined_on:%Y-%m-%d} 入会，不能登记入会前（{year} 年）的会费。", code="before_joined"
@@ -669,6 +762,26 @@ def do_record_payment(
         raise ValidationError("请填写收据编号（不超过 40 个字符）。", code="receipt")
     if DuesPayment.objects.filter(association=member.association, receipt_number=receipt_number).exists():
         raise ValidationError(f"收据编号“{receipt_number}”已登记过。", code="receipt_duplicate")
+    # One payment decision per member at a time: lock the member row, then look at the year's ledger.
+    Member.objects.select_for_update().filter(pk=member.pk).first()
+    earlier = (
+        DuesPayment.objects.filter(member=member, year=year)
+        .order_by("paid_on", "id")
+        .values_list("receipt_number", "paid_on", "amount")
+    )
+    if earlier and not is_supplement:
+        receipt, on, paid = earlier[0]
+        raise ValidationError(
+            {
+                "is_supplement": ValidationError(
+                    f"{member.name}的 {year} 年度会费已于 {on:%Y-%m-%d} 登记（收据 {receipt}，{format_money(paid)}），"
+                    "不能重复登记；如确需补缴，请勾选“补缴”并写明原因。",
+                    code="dues_duplicate",
+                )
+            }
+        )
+    if not is_supplement:
+        supplement_reason = ""
     payment = DuesPayment.objects.create(
         association=member.association,
         unit_path=member.unit_path,
@@ -678,9 +791,11 @@ def do_record_payment(
         paid_on=paid_on,
         method=method,
         receipt_number=receipt_number,
+        is_supplement=bool(is_supplement),
+        supplement_reason=supplement_reason,
         recorded_by=actor,
     )
-    log_change(actor, payment, {}, snapshot(payment), purpose="登记会费")
+    log_change(actor, payment, {}, snapshot(payment), purpose="登记会费补缴" if is_supplement else "登记会费")
     return payment
 
 
@@ -958,6 +1073,15 @@ def do_revoke_membership(
             f"{meeting_date:%Y-%m-%d}{body.name}共有现任成员 {seats} 人，"
             f"同意、反对、弃权票合计（{sum(int(c) for c in counts)}）不能超过 {seats}。",
             code="votes_exceed_seats",
+        )
+    numerator, denominator = selectors.vote_quorum(member.association)
+    required = max(1, -(-seats * numerator // denominator))  # H-MEM-2's quorum applies to this vote too
+    if sum(int(c) for c in counts) < required:
+        raise ValidationError(
+            f"未达到法定人数：本协会规定{selectors.quorum_rule_text(numerator, denominator)}。"
+            f"{meeting_date:%Y-%m-%d}{body.name}共有现任成员 {seats} 人，至少须 {required} 人投票，"
+            f"登记的票数合计只有 {sum(int(c) for c in counts)} 票。",
+            code="quorum",
         )
     if not vote_passes(*(int(c) for c in counts)):
         raise ValidationError("表决未获半数以上同意，不能撤销会员资格。", code="vote_failed")

@@ -202,9 +202,11 @@ def verify(request, token):
     member = selectors.member_by_card_token(token)
     if member is None:
         raise Http404
+    card = selectors.card_state(member)
     context = {
         "member": member,
-        "valid_until": selectors.card_valid_until(member),
+        "card": card,
+        "valid_until": card["valid_until"],
         "today": selectors.today(),
         "revoked": member.status == MemberStatus.REVOKED,
     }
@@ -262,6 +264,7 @@ def application_detail(request, pk):
         "can_close": bool(vote and vote.closed_at is None)
         and can(request.user, Perm.MEMBERSHIP_VOTE_CLOSE, application),
         "applicant_notices": list(contact_notifications(notices.topic_of(application))),
+        "quorum": selectors.vote_quorum_status(application) if vote else None,
     }
     if context["can_review"]:
         context["review_form"] = forms.ReviewForm()
@@ -381,18 +384,32 @@ def application_ballot(request, pk):
         "can_vote": can_vote,
         "ballot_form": forms.BallotForm() if can_vote else None,
         "can_view_detail": can(request.user, Perm.MEMBERSHIP_VIEW, application),
+        "quorum": selectors.vote_quorum_status(application) if vote else None,
     }
     return render(request, "membership/application_vote.html", context)
 
 
 @requires(Perm.MEMBERSHIP_VOTE_CLOSE)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def application_close_vote(request, pk):
-    application = access_by_id(Application.objects.all(), pk, request.user, Perm.MEMBERSHIP_VOTE_CLOSE)
-    form = forms.forms.Form(request.POST)
-    run_service(form, lambda: services.do_close_vote(actor=request.user, application=application))
-    report_form(request, form, "表决已结束，结果已记录。")
-    return redirect("membership:application-detail", pk=application.pk)
+    """H-MEM-2: the close page — quorum, who has not voted, a confirmation — and the close itself (POST)."""
+    application = access_by_id(
+        Application.objects.select_related("association"), pk, request.user, Perm.MEMBERSHIP_VOTE_CLOSE
+    )
+    vote = getattr(application, "vote", None)
+    form = forms.CloseVoteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if run_service(form, lambda: services.do_close_vote(actor=request.user, application=application)):
+            messages.success(request, "表决已结束，结果已记录。")
+            return redirect("membership:application-detail", pk=application.pk)
+    context = {
+        "application": application,
+        "vote": vote,
+        "form": form,
+        "quorum": selectors.vote_quorum_status(application),
+        "open": vote is not None and vote.closed_at is None and application.status == ApplicationStatus.VOTING,
+    }
+    return render(request, "membership/application_close_vote.html", context)
 
 
 @requires(Perm.MEMBERSHIP_VIEW)
@@ -458,6 +475,7 @@ def _member_context(member, user) -> dict:
         "certificates": list(member.certificates.order_by("expires_on")),
         "payments": list(member.payments.order_by("-year", "-paid_on")),
         "valid_until": selectors.card_valid_until(member),
+        "card": selectors.card_state(member, today),
         "soon": today + dt.timedelta(days=selectors.EXPIRY_WARNING_DAYS),
         "today": today,
     }
@@ -584,7 +602,11 @@ def certificate_expiring(request):
 @requires(Perm.DUES_MANAGE)
 def dues(request):
     """H-MEM-3: the dues ledger of a year, the rates, and the payment form."""
-    year = _year(request)
+    return _dues_page(request, _year(request))
+
+
+def _dues_page(request, year: int, payment_form=None, status: int = 200):
+    """The ledger page; after a refused payment, with the bound form and its errors on the fields."""
     association = _association(request, Perm.DUES_MANAGE)
     payments = (
         scope(DuesPayment.objects.filter(year=year), request.user, Perm.DUES_MANAGE)
@@ -598,13 +620,14 @@ def dues(request):
         "payments": payments,
         "rates": selectors.rates_for(association, year) if association else {},
         "tiers": Tier.choices,
-        "payment_form": forms.PaymentForm(
+        "payment_form": payment_form
+        or forms.PaymentForm(
             members=members, initial={"year": year, "paid_on": selectors.today()}, prefix=forms.PAYMENT_PREFIX
         ),
         "rate_form": forms.RateForm(initial={"year": year}, prefix=forms.RATE_PREFIX),
     }
     context["rate_rows"] = [(label, context["rates"].get(value)) for value, label in Tier.choices]
-    return render(request, "membership/dues.html", context)
+    return render(request, "membership/dues.html", context, status=status)
 
 
 @requires(Perm.DUES_MANAGE)
@@ -627,9 +650,16 @@ def dues_pay(request):
                 paid_on=data["paid_on"],
                 method=data["method"],
                 receipt_number=data["receipt_number"],
+                is_supplement=data["is_supplement"],
+                supplement_reason=data["supplement_reason"],
             ),
         )
-    report_form(request, form, "会费已登记入台帐。")
+    if form.errors:  # show the refusal on the field, with what was typed
+        year = form.cleaned_data.get("year") if hasattr(form, "cleaned_data") else None
+        return _dues_page(
+            request, year if isinstance(year, int) and 2000 <= year <= 2100 else _year(request), form, 400
+        )
+    messages.success(request, "会费已登记入台帐。")
     return redirect(reverse("membership:dues") + f"?year={request.POST.get(f'{forms.PAYMENT_PREFIX}-year', '')}")
 
 

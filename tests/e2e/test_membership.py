@@ -89,6 +89,7 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path, a
 
     # 1. the applicant, on a phone
     phone = page_factory(width=390, height=844)
+    phone.set_default_timeout(60000)  # a loaded CI machine: the first page also warms the live server
     phone.goto(f"{base}/membership/apply/")
     phone.click("text=示范市心理援助协会")
     assert "协会章程" in phone.inner_text("[data-testid=charter]")
@@ -112,12 +113,13 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path, a
     reference = phone.inner_text("[data-testid=reference]").strip()
     secret = phone.inner_text("[data-testid=secret]").strip()
     shot(phone, "membership-02-apply-done")
-    assert sms_texts(applicant_sms) == [
-        f"您的入会申请{reference}已收到。请凭申请编号和查询码在/membership/status/查看。"
-    ]
+    texts = sms_texts(applicant_sms)  # the address is built from SITE_URL (issue 13 item 10)
+    assert len(texts) == 1 and texts[0].startswith(f"您的入会申请{reference}已收到。请凭申请编号和查询码在")
+    assert texts[0].endswith("/membership/status/查看。")
 
     # 2. first review by the membership department
     staff = page_factory()
+    staff.set_default_timeout(60000)
     login(staff, base, "e2e_officer")
     staff.goto(f"{base}/membership/applications/")
     staff.click(f"text={reference}")
@@ -142,13 +144,32 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path, a
         staff.check(f"[data-testid=ballot-form] input[value={choice}]")
         staff.click("[data-testid=ballot-form] button")
         assert "您已投票" in staff.inner_text("[data-testid=vote]")
+        if username == "e2e_board0":
+            # H-MEM-2: 1 of 3 has voted — the secretariat cannot close before the quorum (2/3)
+            assert "至少须 2 人投票" in staff.inner_text("[data-testid=vote-rules]")
+            logout(staff, base)
+            login(staff, base, "e2e_secretariat")
+            staff.goto(detail_url)
+            staff.click("[data-testid=close-vote] a")
+            assert "理事钱" in staff.inner_text("[data-testid=not-voted]")
+            staff.check("[data-testid=close-vote-form] input[name=confirm]")
+            staff.click("[data-testid=close-vote-form] button")
+            refusal = staff.inner_text("[data-testid=close-vote-form] .alert-danger")
+            assert "未达到法定人数" in refusal and "理事钱、理事冯" in refusal
+            shot(staff, "membership-04b-close-refused-no-quorum")
+            staff.goto(detail_url)
+            assert "理事会表决中" in staff.inner_text("[data-testid=application-status]")
     shot(staff, "membership-04-board-vote")
 
-    # 4. the secretariat closes the vote: admitted
+    # 4. the secretariat closes the vote after confirming on the close page: admitted
     logout(staff, base)
     login(staff, base, "e2e_secretariat")
     staff.goto(detail_url)
-    staff.click("[data-testid=close-vote] button")
+    staff.click("[data-testid=close-vote] a")
+    assert "应表决理事均已投票" in staff.inner_text("[data-testid=not-voted]")
+    staff.check("[data-testid=close-vote-form] input[name=confirm]")
+    shot(staff, "membership-04c-close-confirm")
+    staff.click("[data-testid=close-vote-form] button")
     assert "已入会" in staff.inner_text("[data-testid=application-status]")
     assert "同意 2，反对 1，弃权 0" in staff.inner_text("[data-testid=vote]")
     assert f"您的入会申请{reference}已获批准" in sms_texts(applicant_sms)[-1]
@@ -176,17 +197,53 @@ def test_apply_vote_admit_pay_card_verify(live_server, page_factory, tmp_path, a
     assert Assignment.objects.filter(user=member.user, unit=committees[1], role__code="member").exists()
     logout(staff, base)
     login(staff, base, "e2e_officer")
+    # H-MEM-3: before the dues are paid, the card says so plainly and is not valid
+    unpaid = staff.request.get(f"{base}/membership/members/{member.pk}/card.pdf")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    unpaid_pdf = ARTIFACTS / "membership-card-unpaid.pdf"
+    unpaid_pdf.write_bytes(unpaid.body())
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "100",
+            "-singlefile",
+            str(unpaid_pdf),
+            str(ARTIFACTS / "membership-06b-card-unpaid"),
+        ],
+        check=True,
+    )
+    unpaid_text = subprocess.run(["pdftotext", str(unpaid_pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "无效" in unpaid_text and "会费未缴清" in unpaid_text
+    staff.goto(f"{base}/membership/verify/{member.card_token}/")
+    assert staff.inner_text("[data-testid=verify-status]") == "会费未缴 · 无效"
+    shot(staff, "membership-06c-verify-unpaid")
     staff.goto(f"{base}/membership/dues/?year={year}")
     staff.select_option("[data-testid=payment-form] select[name=pay-member]", str(member.pk))
-    staff.fill("[data-testid=payment-form] input[name=pay-amount]", "200")
+    staff.fill("[data-testid=payment-form] input[name=pay-amount]", "２００")  # full-width digits are read
     staff.select_option("[data-testid=payment-form] select[name=pay-method]", "wechat")
     staff.fill("[data-testid=payment-form] input[name=pay-receipt_number]", f"HF{year}-0001")
     staff.click("[data-testid=payment-form] button")
     assert f"HF{year}-0001" in staff.inner_text("[data-testid=ledger]")
+    assert "¥200.00" in staff.inner_text("[data-testid=ledger]")
     shot(staff, "membership-07-dues-ledger")
+    # H-MEM-3: the same year's dues again → refused on the 补缴 field, nothing written
+    staff.select_option("[data-testid=payment-form] select[name=pay-member]", str(member.pk))
+    staff.fill("[data-testid=payment-form] input[name=pay-amount]", "200")
+    staff.select_option("[data-testid=payment-form] select[name=pay-method]", "cash")
+    staff.fill("[data-testid=payment-form] input[name=pay-receipt_number]", f"HF{year}-0002")
+    staff.click("[data-testid=payment-form] button")
+    field_error = staff.inner_text(
+        "[data-testid=payment-form] .mb-3:has(input[name=pay-is_supplement]) .invalid-feedback"
+    )
+    assert "不能重复登记" in field_error and f"HF{year}-0001" in field_error
+    assert f"HF{year}-0002" not in staff.inner_text("[data-testid=ledger]")
+    shot(staff, "membership-07b-dues-duplicate-refused")
 
     # 7. the new member logs in, sees their own record and downloads the card
     member_page = page_factory()
+    member_page.set_default_timeout(60000)
     login(member_page, base, username, "Lin-Yuxin-2026!")
     member_page.goto(f"{base}/membership/me/")
     text = member_page.inner_text("main")

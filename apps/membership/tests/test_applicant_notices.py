@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 
 PHONE, MASKED_PHONE = "13800138000", "138****8000"
 EMAIL, MASKED_EMAIL = "zhang@example.com", "z***@example.com"
+SITE = "https://xinyuan.example.gov.cn"
+STATUS = SITE + "/membership/status/"  # issue 13 item 10: the full address, never a bare path
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,7 @@ def sms_file(settings):
     """Huey runs its tasks in this process; SMS are kept whole in memory (MemorySmsBackend — the file backend masks
     numbers since issue 14), e-mail goes to mail.outbox."""
     settings.NOTIFY_SMS_BACKEND = "apps.notifications.backends.MemorySmsBackend"
+    settings.SITE_URL = SITE
     settings.NOTIFY_RETRY_DELAY = 0
     settings.NOTIFY_MAX_ATTEMPTS = 3
     sms_outbox.clear()
@@ -55,11 +58,11 @@ def assert_notice(notification, application, outcome: str, *in_email: str):
     assert set(rows) == {"sms", "email"}
     assert rows["sms"].address == MASKED_PHONE and rows["email"].address == MASKED_EMAIL
     sms = rows["sms"].payload["text"]
-    assert sms == f"您的入会申请{application.reference}{outcome}。请凭申请编号和查询码在/membership/status/查看。"
+    assert sms == f"您的入会申请{application.reference}{outcome}。请凭申请编号和查询码在{STATUS}查看。"
     assert rows["sms"].payload["params"] == {
         "reference": application.reference,
         "outcome": outcome,
-        "link": "/membership/status/",
+        "link": STATUS,
     }
     assert application.reference in notification.title and outcome in notification.title
     body = rows["email"].payload["body"]
@@ -75,10 +78,10 @@ def test_submitted_application_is_acknowledged(assoc, sms_file, django_capture_o
     with django_capture_on_commit_callbacks(execute=True):
         application, _secret = submit(assoc, 1)
     [note] = told(application)
-    rows = assert_notice(note, application, "已收到", "查询码", "/membership/status/")
+    rows = assert_notice(note, application, "已收到", "查询码", STATUS)
     assert rows["sms"].status == "sent" and rows["email"].status == "sent"
     [line] = sms_lines(sms_file)
-    assert line["phone"] == PHONE and application.reference in line["text"] and "/membership/status/" in line["text"]
+    assert line["phone"] == PHONE and application.reference in line["text"] and STATUS in line["text"]
     [message] = mail.outbox
     assert message.to == [EMAIL] and application.reference in message.subject
 

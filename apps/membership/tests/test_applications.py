@@ -182,10 +182,11 @@ def test_second_vote_late_vote_and_non_board_voter_refused(assoc, officer, secre
     assert position.pk
     with pytest.raises(ValidationError, match="只有现任理事"):
         services.do_cast_ballot(actor=former.user, application=application, choice="approve")
+    services.do_cast_ballot(actor=board[1], application=application, choice="approve")  # quorum: 2 of 3
     services.do_close_vote(actor=secretariat, application=application)
     with pytest.raises(ValidationError):
-        services.do_cast_ballot(actor=board[1], application=application, choice="approve")
-    assert Ballot.objects.count() == 1
+        services.do_cast_ballot(actor=board[2], application=application, choice="approve")
+    assert Ballot.objects.count() == 2
 
 
 def test_close_without_ballots_and_wrong_closer(assoc, officer, secretariat, board):

@@ -25,10 +25,10 @@ def clear_rate_limits():
     cache.clear()
 
 
-def pay(member, amount, receipt, year=2026):
+def pay(member, amount, receipt, year=2026, **extra):
     return services.do_record_payment(
         actor=None, member=member, year=year, amount=amount, paid_on=dt.date(2026, 2, 1), method="cash",
-        receipt_number=receipt,
+        receipt_number=receipt, **extra,
     )  # fmt: skip
 
 
@@ -47,12 +47,12 @@ def test_partial_dues_payment_does_not_make_the_card_valid(assoc, client, secret
     assert selectors.paid_years(member) == []
     assert selectors.card_valid_until(member) is None
     verify = client.get(f"/membership/verify/{member.card_token}/").content.decode()
-    assert re.search(r'data-testid="verify-status">已过有效期<', verify)
+    assert re.search(r'data-testid="verify-status">会费未缴 · 无效<', verify)
     client.force_login(secretariat)
     detail = client.get(f"/membership/members/{member.pk}/").content.decode()
     assert "2026-12-31" not in detail
 
-    pay(member, "190", "HF-2")
+    pay(member, "190", "HF-2", is_supplement=True, supplement_reason="补交余额")  # a second payment: 补缴
     assert member.pk not in {row["member"].pk for row in selectors.arrears(assoc.root, 2026)}
     assert selectors.card_valid_until(member) == dt.date(2026, 12, 31)
     verify = client.get(f"/membership/verify/{member.card_token}/").content.decode()

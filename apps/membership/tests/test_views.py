@@ -93,7 +93,11 @@ def test_review_vote_and_close_through_pages(client, assoc, officer, secretariat
     response = client.post(f"/membership/applications/{application.pk}/ballot/", {"choice": "reject"}, follow=True)
     assert "只能投一次" in response.content.decode()
     client.force_login(secretariat)
-    client.post(f"/membership/applications/{application.pk}/close-vote/")
+    client.post(f"/membership/applications/{application.pk}/close-vote/")  # not confirmed: nothing happens
+    with unscoped("test"):
+        application.refresh_from_db()
+    assert application.status == "voting"
+    client.post(f"/membership/applications/{application.pk}/close-vote/", {"confirm": "on"})
     with unscoped("test"):
         application.refresh_from_db()
     assert application.status == "admitted"
