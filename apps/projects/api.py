@@ -17,7 +17,7 @@ from apps.core.perms import Perm
 from apps.orgs.models import OrgUnit
 
 from . import selectors, services
-from .choices import ProjectKind
+from .choices import ExpenseDecision, ExpenseStatus, ProjectKind
 from .models import BudgetLine, Expense, Milestone, Project
 
 VIEW, MANAGE, APPROVE = Perm.PROJECT_VIEW, Perm.PROJECT_MANAGE, Perm.PROJECT_APPROVE
@@ -57,15 +57,16 @@ class ExpenseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Expense
         fields = [
-            "id", "project", "line", "amount", "spent_on", "description", "over_budget", "approved_by",
-            "approval_reason", "created_at",
+            "id", "project", "line", "amount", "spent_on", "description", "status", "over_budget", "approval_reason",
+            "recorded_by", "decided_by", "decided_at", "decision_note", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
 
 class LineInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    # Text, parsed by the service like the pages do: "12000", "１２０００", "12 000.50".
+    amount = serializers.CharField(max_length=40)
 
 
 class ProjectWriteSerializer(serializers.Serializer):
@@ -82,10 +83,15 @@ class ProjectWriteSerializer(serializers.Serializer):
 
 class ExpenseWriteSerializer(serializers.Serializer):
     line = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = serializers.CharField(max_length=40)
     spent_on = serializers.DateField()
     description = serializers.CharField(max_length=200)
     approval_reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ExpenseDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ExpenseDecision.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
 class VersionNoteSerializer(serializers.Serializer):
@@ -193,14 +199,26 @@ class ProjectViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class ExpenseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """H-PROJ-1: expenses in scope; ``?project=`` filters one project."""
+    """H-PROJ-1: expenses in scope; ``?project=`` filters one project; ``?status=pending`` those awaiting approval."""
 
     serializer_class = ExpenseSerializer
-    permission_map = {"list": VIEW, "retrieve": VIEW}
+    permission_map = {"list": VIEW, "retrieve": VIEW, "decide": APPROVE}
+
+    @action(detail=True, methods=["post"], serializer_class=ExpenseDecisionSerializer)
+    def decide(self, request, pk=None):
+        """Four eyes: approve or reject a pending over-budget expense (never one you recorded yourself)."""
+        expense = access_by_id(Expense.objects.all(), pk, request.user, APPROVE)
+        expense = services.do_decide_expense(
+            actor=request.user, expense=expense, **validated(ExpenseDecisionSerializer, request)
+        )
+        return Response(ExpenseSerializer(expense).data)
 
     def get_queryset(self):
         rows = selectors.expenses(self.request.user)
         project = self.request.query_params.get("project", "")
+        state = self.request.query_params.get("status", "")
+        if state in ExpenseStatus.values:
+            rows = rows.filter(status=state)
         return rows.filter(project_id=int(project)) if project.isdigit() else rows
 
 

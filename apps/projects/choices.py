@@ -23,6 +23,19 @@ TRANSITIONS = {
 }
 
 
+class ExpenseStatus(models.TextChoices):
+    """H-PROJ-1: an expense within its line is booked at once; one over the line waits for a second person."""
+
+    BOOKED = "booked", "已入账"
+    PENDING = "pending", "待审批"
+    REJECTED = "rejected", "已驳回"
+
+
+class ExpenseDecision(models.TextChoices):
+    APPROVE = "approve", "批准"
+    REJECT = "reject", "驳回"
+
+
 class ReportRecipient(models.TextChoices):
     BOARD = "board", "理事会"
     SPONSOR = "sponsor", "主办方"

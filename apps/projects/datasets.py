@@ -2,29 +2,35 @@
 expenses (all in scope, or one project's with ``project=``), and progress reports.
 
 Each dataset reads its page's GET filters through the page's selector, scoped to the requester;
-junk values are ignored. Money is exported as numbers.
+junk values are ignored. Money is exported as numbers formatted ¥1,234.00 (the pages' format);
+"已支出" counts booked expenses only, as on the pages.
 """
+
+from decimal import Decimal
 
 from django.utils import timezone
 
 from apps.core.perms import Perm
+from apps.core.spreadsheets import Money
 from apps.exports.registry import Dataset, register
 
 from . import selectors
-from .choices import ProjectKind, ProjectStatus, ReportRecipient
+from .choices import ExpenseStatus, ProjectKind, ProjectStatus, ReportRecipient
 
 CHUNK = 2000
 KINDS = dict(ProjectKind.choices)
 STATUSES = dict(ProjectStatus.choices)
 RECIPIENTS = dict(ReportRecipient.choices)
+EXPENSE_STATUSES = dict(ExpenseStatus.choices)
 
 
 def _day(value) -> str:
     return value.strftime("%Y-%m-%d") if value else ""
 
 
-def _money(value) -> float:
-    return float(value or 0)
+def _money(value) -> Money:
+    """A number in the sheet, shown ¥1,234.00 like the pages (apps.core.spreadsheets.Money)."""
+    return Money(Decimal(value or 0).quantize(Decimal("0.01")))
 
 
 def _text(filters, name) -> str:
@@ -74,20 +80,28 @@ def _expenses(user, filters):
         "line__name",
         "description",
         "amount",
+        "status",
         "over_budget",
-        "approved_by__full_name",
         "approval_reason",
+        "recorded_by__full_name",
+        "decided_by__full_name",
+        "decision_note",
     )
-    for project_name, spent_on, line, description, amount, over, approver, reason in rows.iterator(chunk_size=CHUNK):
+    for name, spent_on, line, description, amount, status, over, reason, recorder, decider, note in rows.iterator(
+        chunk_size=CHUNK
+    ):
         yield (
-            project_name,
+            name,
             _day(spent_on),
             line,
             description,
             _money(amount),
+            EXPENSE_STATUSES.get(status, status),
             "是" if over else "否",
-            (approver or "") if over else "",
             reason if over else "",
+            recorder or "",
+            (decider or "") if over else "",
+            note if over else "",
         )
 
 
@@ -125,8 +139,8 @@ register(
             "负责人",
             "开始日期",
             "结束日期",
-            "预算（元）",
-            "已支出（元）",
+            "预算",
+            "已支出",
             "状态",
         ),
         rows=_projects,
@@ -137,7 +151,19 @@ register(
         key="projects_expenses",
         label="项目支出",
         view_permission=Perm.PROJECT_VIEW,
-        columns=("项目", "支出日期", "预算科目", "用途", "金额（元）", "超预算", "批准人", "批准理由"),
+        columns=(
+            "项目",
+            "支出日期",
+            "预算科目",
+            "用途",
+            "金额",
+            "审批状态",
+            "超预算",
+            "超预算理由",
+            "登记人",
+            "审批人",
+            "审批意见",
+        ),  # fmt: skip
         rows=_expenses,
     )
 )

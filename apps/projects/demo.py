@@ -7,8 +7,11 @@ association already has projects.
 import datetime as dt
 import random
 
+from apps.core.access import can
+from apps.core.perms import Perm
+
 from . import services
-from .choices import ProjectKind, QualityResult, ReportRecipient
+from .choices import ExpenseDecision, ProjectKind, QualityResult, ReportRecipient
 from .models import Project
 from .selectors import today
 
@@ -96,12 +99,23 @@ def seed_demo_projects(units: dict, users: dict) -> int:
                 period="第一季度",
                 due_date=start + dt.timedelta(days=85),
             )
-            if stage == "running":
-                # One line overspent with the secretariat's approval; the quarterly report is still owed (overdue).
-                services.do_record_expense(
-                    actor=sec, project=project, line=lines[3], amount=lines[3].amount + 800, spent_on=day,
-                    description="临时增加外地督导差旅", approval_reason="主办方要求增加两场外地督导，理事会已同意",
+            head = users.get("committee")
+            if stage == "running" and head is not None and can(head, Perm.PROJECT_MANAGE, project):
+                # Four eyes: the committee head overspends a line, the secretariat approves; a second
+                # over-budget expense still awaits the secretariat's decision.
+                over = services.do_record_expense(
+                    actor=head, project=project, line=lines[3], amount=lines[3].amount + 800, spent_on=day,
+                    description="临时增加外地督导差旅", approval_reason="主办方要求增加两场外地督导",
                 )  # fmt: skip
+                services.do_decide_expense(
+                    actor=sec, expense=over, decision=ExpenseDecision.APPROVE, note="理事会已同意，从结余中调剂"
+                )
+                services.do_record_expense(
+                    actor=head, project=project, line=lines[2], amount=lines[2].amount, spent_on=day,
+                    description="加印危机干预宣传折页", approval_reason="社区活动需求超出预期",
+                )  # fmt: skip
+            if stage == "running":
+                # The quarterly report is still owed (overdue).
                 services.do_schedule_progress_report(
                     actor=sec,
                     project=project,

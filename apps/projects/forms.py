@@ -1,14 +1,23 @@
 from django import forms
 
+from apps.core.money import AmountField
 from apps.membership.selectors import label_people
 from apps.orgs.models import OrgUnit
 
-from .choices import ProjectKind, QualityResult, ReportRecipient
+from .choices import ExpenseDecision, ProjectKind, QualityResult, ReportRecipient
+from .services import LINES_FIELD
 
 _select = {"class": "form-select"}
 _date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _text = {"rows": 4}
-_money = {"step": "0.01", "min": "0"}
+
+
+def _amount(label, **kwargs):
+    """An amount field (full-width digits accepted). ``max_length=None``: the length limit must not run on the
+    parsed ``Decimal`` (AmountField's default does); the widget still caps typing at 40 characters."""
+    field = AmountField(label=label, max_length=None, **kwargs)
+    field.widget.attrs["maxlength"] = "40"
+    return field
 
 
 def _person(label, queryset, required=True):
@@ -26,10 +35,6 @@ class ProjectForm(forms.Form):
     start_date = forms.DateField(label="开始日期", widget=_date)
     end_date = forms.DateField(label="结束日期", widget=_date)
     description = forms.CharField(label="项目简介", max_length=5000, required=False, widget=forms.Textarea(attrs=_text))
-    budget = forms.CharField(
-        label="预算科目", required=False, widget=forms.Textarea(attrs=_text),
-        help_text="每行一个科目：名称 金额，如“专家劳务费 12000”",
-    )  # fmt: skip
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, units=None, people=None, editing=False, **kwargs):
@@ -39,20 +44,60 @@ class ProjectForm(forms.Form):
         self.fields["manager"].queryset = people
         label_people(self.fields["manager"])
         if editing:
-            for name in ("unit", "kind", "budget"):
+            for name in ("unit", "kind"):
                 del self.fields[name]
 
-    def clean_budget(self):
-        lines = []
-        for number, raw in enumerate(self.cleaned_data.get("budget", "").splitlines(), start=1):
-            raw = raw.strip()
-            if not raw:
+
+class BudgetRowForm(forms.Form):
+    """One row of the budget table: a line's name and amount (full-width digits accepted)."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    name = forms.CharField(label="预算科目", max_length=50, required=False)
+    amount = _amount("预算金额（元）", allow_zero=True, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data.get("name") and data.get("amount") is None and not data.get("DELETE"):
+            self.add_error("amount", "请填写预算金额。")
+        if data.get("amount") is not None and not data.get("name") and not data.get("DELETE"):
+            self.add_error("name", "请填写预算科目名称。")
+        return data
+
+    def row(self) -> dict:
+        data = self.cleaned_data
+        return {"id": data.get("id"), "name": data.get("name", ""), "amount": data.get("amount"),
+                "delete": bool(data.get("DELETE"))}  # fmt: skip
+
+
+class BaseBudgetFormSet(forms.BaseFormSet):
+    """The budget table; rows are checked again, all together, by ``services.check_lines``."""
+
+    def clean(self):
+        """Mark repeated names even when another row has a bad amount, so every row error shows at once."""
+        seen = {}
+        for index, form in enumerate(self.forms):
+            name = (form.cleaned_data.get("name") or "").strip() if hasattr(form, "cleaned_data") else ""
+            if not name or form.cleaned_data.get("DELETE"):
                 continue
-            name, _, amount = raw.rpartition(" ")
-            if not name.strip():
-                raise forms.ValidationError(f"第 {number} 行应为“科目名称 金额”。")
-            lines.append((name.strip(), amount))
-        return lines
+            if name in seen and "name" not in form.errors:
+                form.add_error("name", f"预算科目“{name}”与第 {seen[name] + 1} 行重复。")
+            seen.setdefault(name, index)
+
+    def rows(self) -> list[dict]:
+        return [form.row() for form in self.forms]
+
+
+BudgetFormSet = forms.formset_factory(
+    BudgetRowForm, formset=BaseBudgetFormSet, extra=3, can_delete=True, max_num=50, validate_max=True
+)
+
+
+def budget_formset(data=None, *, lines=()):
+    """The budget table of the project form: the existing ``lines`` plus three blank rows."""
+    initial = [{"id": line.pk, "name": line.name, "amount": line.amount} for line in lines]
+    return BudgetFormSet(data, initial=initial, prefix=LINES_FIELD)
 
 
 class AdvanceForm(forms.Form):
@@ -61,24 +106,32 @@ class AdvanceForm(forms.Form):
 
 class BudgetLineForm(forms.Form):
     name = forms.CharField(label="预算科目", max_length=50)
-    amount = forms.DecimalField(label="预算金额（元）", max_digits=12, decimal_places=2, min_value=0)
+    amount = _amount("预算金额（元）", allow_zero=True)
 
 
 class ExpenseForm(forms.Form):
     line = forms.ModelChoiceField(label="预算科目", queryset=None)
-    amount = forms.DecimalField(
-        label="金额（元）", max_digits=12, decimal_places=2, min_value=0, widget=forms.NumberInput(attrs=_money)
-    )
+    amount = _amount("金额（元）", help_text="可用全角数字，如 １２００ 或 1 200.50")
     spent_on = forms.DateField(label="支出日期", widget=_date)
     description = forms.CharField(label="用途", max_length=200)
     approval_reason = forms.CharField(
         label="超预算理由", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="超出科目剩余预算的支出须由秘书处批准并填写理由",
+        help_text="超出科目可用预算的支出登记为“待审批”，由登记人以外有审批权限的人员批准后才计入支出",
     )  # fmt: skip
 
     def __init__(self, *args, lines=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["line"].queryset = lines
+
+
+class ExpenseDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="审批决定", choices=[("", "请选择"), *ExpenseDecision.choices], widget=forms.Select(attrs=_select)
+    )
+    note = forms.CharField(
+        label="审批意见", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="驳回时必须填写理由",
+    )  # fmt: skip
 
 
 class MilestoneForm(forms.Form):

@@ -12,7 +12,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import models
 
-from .choices import ProjectKind, ProjectStatus, QualityResult, ReportRecipient
+from .choices import ExpenseStatus, ProjectKind, ProjectStatus, QualityResult, ReportRecipient
 from .storage import private_documents
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -107,7 +107,13 @@ class BudgetLine(models.Model):
 
 
 class Expense(models.Model):
-    """An expense charged to a budget line; ``over_budget`` ones carry the approver and the reason."""
+    """An expense charged to a budget line (H-PROJ-1, four eyes).
+
+    Within the line's available budget it is ``booked`` at once. Over it, it is recorded ``pending``
+    with the requester's reason (``approval_reason``) and counts as spent only once a second person
+    with the approval permission — never its author — approves it (``decided_by``); a rejected one
+    never counts. A pending expense holds its amount against the line meanwhile.
+    """
 
     scope_path_field = "project__unit_path"
 
@@ -116,9 +122,12 @@ class Expense(models.Model):
     amount = models.DecimalField("金额（元）", **MONEY)
     spent_on = models.DateField("支出日期")
     description = models.CharField("用途", max_length=200)
+    status = models.CharField("审批状态", max_length=10, choices=ExpenseStatus.choices, default=ExpenseStatus.BOOKED)
     over_budget = models.BooleanField("超预算", default=False)
-    approved_by = _user_fk("超预算批准人")
-    approval_reason = models.CharField("批准理由", max_length=500, blank=True)
+    approval_reason = models.CharField("超预算理由", max_length=500, blank=True)
+    decided_by = _user_fk("审批人")
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=500, blank=True)
     recorded_by = _user_fk("登记人")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
 
@@ -129,9 +138,17 @@ class Expense(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_positive"),
             models.CheckConstraint(
-                condition=models.Q(over_budget=False)
-                | (models.Q(approved_by__isnull=False) & ~models.Q(approval_reason="")),
-                name="expense_over_budget_needs_approval",
+                condition=models.Q(over_budget=False) | ~models.Q(approval_reason=""),
+                name="expense_over_budget_needs_reason",
+            ),
+            # Within budget: booked, nobody decides. Over budget: pending without a decider, or
+            # booked/rejected with one. (Author ≠ decider is checked in the service: rows recorded
+            # before the four-eyes rule may hold a self-approval, which a constraint would refuse.)
+            models.CheckConstraint(
+                condition=models.Q(over_budget=False, status="booked", decided_by__isnull=True)
+                | models.Q(over_budget=True, status="pending", decided_by__isnull=True)
+                | models.Q(over_budget=True, status__in=["booked", "rejected"], decided_by__isnull=False),
+                name="expense_decision_consistent",
             ),
         ]
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.core.access import scope
 from apps.core.perms import Perm
 
-from .choices import ProjectKind, ProjectStatus
+from .choices import ExpenseStatus, ProjectKind, ProjectStatus
 from .models import BudgetLine, Expense, Milestone, ProgressReport, Project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -34,7 +34,8 @@ def project_summary(association_unit) -> dict:
 
     Returns ``{"total", "by_status": {code: n}, "by_kind": {code: n}, "budget_total", "spent_total",
     "remaining", "overdue_reports", "overdue_milestones"}``; every status and kind code is present
-    (0 when none); money as ``Decimal``. The caller must have checked the user may see the unit.
+    (0 when none); money as ``Decimal``; spent means booked (approved), never pending or
+    rejected. The caller must have checked the user may see the unit.
     """
     prefix = association_unit.path
     projects = Project.objects.filter(unit_path__startswith=prefix)
@@ -45,7 +46,7 @@ def project_summary(association_unit) -> dict:
     for row in projects.values("kind").annotate(n=Count("id")).order_by():
         by_kind[row["kind"]] = row["n"]
     budget = _sum(BudgetLine.objects.filter(project__unit_path__startswith=prefix))
-    spent = _sum(Expense.objects.filter(project__unit_path__startswith=prefix))
+    spent = _sum(Expense.objects.filter(project__unit_path__startswith=prefix, status=ExpenseStatus.BOOKED))
     day = today()
     return {
         "total": sum(by_status.values()),
@@ -64,13 +65,13 @@ def project_summary(association_unit) -> dict:
 
 
 def with_money(projects):
-    """Annotate ``budget_total`` and ``spent_total`` with subqueries (no row multiplication)."""
+    """Annotate ``budget_total`` and ``spent_total`` (booked expenses) with subqueries (no row multiplication)."""
     budget = (
         BudgetLine.objects.filter(project=OuterRef("pk")).order_by().values("project")
         .annotate(t=Sum("amount")).values("t")
     )  # fmt: skip
     spent = (
-        Expense.objects.filter(project=OuterRef("pk")).order_by().values("project")
+        Expense.objects.filter(project=OuterRef("pk"), status=ExpenseStatus.BOOKED).order_by().values("project")
         .annotate(t=Sum("amount")).values("t")
     )  # fmt: skip
     return projects.annotate(
@@ -91,13 +92,24 @@ def projects(user, *, status: str = "", kind: str = "", q: str = ""):
 
 
 def lines_with_spent(project):
-    """The project's budget lines with ``spent`` and ``remaining`` annotated."""
-    rows = project.lines.annotate(spent=Coalesce(Sum("expenses__amount"), Value(ZERO), output_field=_MONEY)).order_by(
-        "id"
-    )
+    """The project's budget lines with ``spent`` (booked), ``pending`` (awaiting approval),
+    ``remaining`` (budget − spent) and ``available`` (remaining − pending) annotated."""
+    booked = Q(expenses__status=ExpenseStatus.BOOKED)
+    pending = Q(expenses__status=ExpenseStatus.PENDING)
+    rows = project.lines.annotate(
+        spent=Coalesce(Sum("expenses__amount", filter=booked), Value(ZERO), output_field=_MONEY),
+        pending=Coalesce(Sum("expenses__amount", filter=pending), Value(ZERO), output_field=_MONEY),
+    ).order_by("id")
     for line in rows:
         line.remaining = line.amount - line.spent
+        line.available = line.remaining - line.pending
         yield line
+
+
+def pending_expenses(user):
+    """Over-budget expenses awaiting a decision that ``user`` may decide on (approval permission)."""
+    rows = scope(Expense.objects.filter(status=ExpenseStatus.PENDING), user, Perm.PROJECT_APPROVE)
+    return rows.select_related("project", "line", "recorded_by").order_by("created_at", "id")
 
 
 def progress_reports(user, *, state: str = ""):

@@ -7,8 +7,7 @@ concurrent expenses cannot both fit into the same remaining budget.
 """
 
 import datetime as dt
-import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -18,10 +17,19 @@ from django.utils import timezone
 
 from apps.audit.services import log_change, snapshot
 from apps.core.access import can, can_in_unit
+from apps.core.money import format_money, parse_amount
 from apps.core.perms import Perm
 from apps.orgs.choices import UnitKind
 
-from .choices import TRANSITIONS, ProjectKind, ProjectStatus, QualityResult, ReportRecipient
+from .choices import (
+    TRANSITIONS,
+    ExpenseDecision,
+    ExpenseStatus,
+    ProjectKind,
+    ProjectStatus,
+    QualityResult,
+    ReportRecipient,
+)
 from .models import BudgetLine, Document, Expense, Milestone, ProgressReport, Project, QualityCheck
 from .selectors import ZERO, today
 
@@ -32,8 +40,6 @@ DOCUMENT_SUFFIXES = frozenset(
     {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".jpg", ".jpeg", ".png", ".txt", ".zip"}
 )
 OWNER_KINDS = (UnitKind.DEPARTMENT, UnitKind.COMMITTEE, UnitKind.ASSOCIATION)
-CENT = Decimal("0.01")
-AMOUNT_RE = re.compile(r"-?\d{1,12}(\.\d+)?")
 
 
 # --- shared checks -----------------------------------------------------------------------------
@@ -49,21 +55,13 @@ def check_text(value, label: str, *, max_length: int, required: bool = True, cod
 
 
 def check_amount(value, label: str = "金额", *, allow_zero: bool = False) -> Decimal:
-    """A positive amount of yuan with at most two decimals."""
-    text = str(value if value is not None else "").strip().replace(",", "")
-    if not AMOUNT_RE.fullmatch(text):
-        raise ValidationError(f"{label}应为数字，如 1200 或 350.50。", code="amount")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(f"{label}应为数字。", code="amount") from None
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValidationError(f"{label}最多保留两位小数。", code="amount")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationError(f"{label}应大于零。", code="amount")
-    if amount > MAX_AMOUNT:
-        raise ValidationError(f"{label}过大。", code="amount")
-    return amount.quantize(CENT)
+    """A positive amount of yuan with at most two decimals; full-width digits, spaces and commas accepted."""
+    return parse_amount(value, label, allow_zero=allow_zero, max_amount=MAX_AMOUNT)
+
+
+def field_error(field: str, message: str, code: str) -> ValidationError:
+    """A refusal shown on form field ``field`` (``error.error_dict[field][0].code == code``)."""
+    return ValidationError({field: ValidationError(message, code=code)})
 
 
 def check_date(value, label: str) -> dt.date:
@@ -117,21 +115,111 @@ def check_dates(start_date, end_date) -> tuple[dt.date, dt.date]:
     return start_date, end_date
 
 
-def check_lines(lines) -> list[tuple[str, Decimal]]:
-    """``lines``: ``(name, amount)`` pairs; names unique; blank names dropped."""
-    result, seen = [], set()
-    for name, amount in lines or ():
+LINES_FIELD = "budget_lines"
+
+
+def line_key(row: int, field: str) -> str:
+    """The key of an error on row ``row`` of the budget table — the formset's field name."""
+    return f"{LINES_FIELD}-{row}-{field}"
+
+
+def check_lines(lines) -> list[dict]:
+    """Validate every row of a budget table at once; blank rows are dropped.
+
+    ``lines``: ``(name, amount)`` pairs, or dicts with ``id`` (an existing line), ``name``, ``amount``
+    and ``delete``. Returns ``{"row", "id", "name", "amount", "delete"}`` dicts. All row errors are
+    raised together, keyed ``budget_lines-<row>-name`` / ``-amount`` so a page puts each on its row; a
+    row with an amount but no name is an error, not silently dropped.
+    """
+    errors, rows, seen = {}, [], {}
+    for index, item in enumerate(lines or ()):
+        if isinstance(item, dict):
+            line_id, name, amount, delete = item.get("id"), item.get("name"), item.get("amount"), item.get("delete")
+        else:
+            (name, amount), line_id, delete = item, None, False
         name = (name or "").strip()
-        if not name:
+        if delete and line_id:
+            rows.append({"row": index, "id": line_id, "name": name, "amount": None, "delete": True})
             continue
-        name = check_text(name, "预算科目", max_length=50)
-        if name in seen:
-            raise ValidationError(f"预算科目“{name}”重复。", code="line")
-        seen.add(name)
-        result.append((name, check_amount(amount, f"“{name}”的预算金额", allow_zero=True)))
-    if len(result) > MAX_LINES:
-        raise ValidationError(f"预算科目不能超过 {MAX_LINES} 个。", code="line")
-    return result
+        if not name and (amount is None or str(amount).strip() == "") and not line_id:
+            continue
+        if not name:
+            errors[line_key(index, "name")] = "请填写预算科目名称。"
+        elif len(name) > 50:
+            errors[line_key(index, "name")] = "预算科目名称不能超过 50 个字符。"
+        elif name in seen:
+            errors[line_key(index, "name")] = f"预算科目“{name}”与第 {seen[name] + 1} 行重复。"
+        else:
+            seen[name] = index
+        try:
+            amount = check_amount(amount, "预算金额", allow_zero=True)
+        except ValidationError as error:
+            errors[line_key(index, "amount")] = error.messages[0]
+        rows.append({"row": index, "id": line_id, "name": name, "amount": amount, "delete": False})
+    if sum(1 for row in rows if not row["delete"]) > MAX_LINES:
+        errors[LINES_FIELD] = f"预算科目不能超过 {MAX_LINES} 个。"
+    if errors:
+        raise ValidationError({key: ValidationError(message, code="line") for key, message in errors.items()})
+    return rows
+
+
+def _apply_lines(actor, project: Project, rows: list[dict], locked: dict) -> None:
+    """Create, change and delete budget lines of ``project`` from checked ``rows`` (all or nothing).
+
+    ``locked``: the project's lines by id, already row-locked. A line with expenses cannot be
+    deleted, nor set below what is booked on it; names stay unique; nothing changes after the
+    final accounts.
+    """
+    errors = {}
+    mentioned = {row["id"] for row in rows if row["id"]}
+    names = {line.name: None for line_id, line in locked.items() if line_id not in mentioned}
+    changed = False
+    for row in rows:
+        line = locked.get(int(row["id"])) if row["id"] else None
+        if row["id"] and line is None:
+            errors[line_key(row["row"], "name")] = "该预算科目不属于本项目，请刷新页面。"
+            continue
+        if row["delete"]:
+            changed = True
+            if line.expenses.exists():
+                errors[line_key(row["row"], "name")] = f"“{line.name}”已有支出记录，不能删除。"
+            continue
+        if row["name"] in names:
+            errors[line_key(row["row"], "name")] = f"预算科目“{row['name']}”已存在。"
+        names[row["name"]] = row["row"]
+        if line is None or (line.name, line.amount) != (row["name"], row["amount"]):
+            changed = True
+        if line is not None and row["amount"] < line.amount:  # an approved overspend may stay as it is
+            spent = spent_on_line(line)
+            if row["amount"] < spent:
+                errors[line_key(row["row"], "amount")] = f"不能低于该科目已支出的 {format_money(spent)}。"
+    if changed and project.final_accounts_at:
+        raise ValidationError("决算已编制，不能再调整预算。", code="final")
+    if errors:
+        raise ValidationError({key: ValidationError(message, code="line") for key, message in errors.items()})
+    # Deletions first, renamed lines through a temporary name, then new lines: two lines swapping names
+    # or a new line taking a deleted line's name never trips the unique constraint halfway.
+    pairs = [(row, locked.get(int(row["id"])) if row["id"] else None) for row in rows]
+    for row, line in pairs:
+        if row["delete"]:
+            log_change(actor, line, snapshot(line), {})
+            line.delete()
+    changed_lines = [(row, line) for row, line in pairs if line is not None and not row["delete"]]
+    changed_lines = [
+        (row, line) for row, line in changed_lines if (line.name, line.amount) != (row["name"], row["amount"])
+    ]
+    for row, line in changed_lines:
+        if line.name != row["name"]:
+            BudgetLine.objects.filter(pk=line.pk).update(name=f"~{line.pk}")  # held only inside this transaction
+    for row, line in changed_lines:
+        before = snapshot(line)
+        line.name, line.amount, line.version = row["name"], row["amount"], line.version + 1
+        line.save(update_fields=["name", "amount", "version"])
+        log_change(actor, line, before, snapshot(line))
+    for row, line in pairs:
+        if line is None and not row["delete"]:
+            created = BudgetLine.objects.create(project=project, name=row["name"], amount=row["amount"])
+            log_change(actor, created, {}, snapshot(created))
 
 
 # --- projects ----------------------------------------------------------------------------------
@@ -162,7 +250,7 @@ def do_create_project(
     description = check_text(description, "项目简介", max_length=5000, required=False)
     start_date, end_date = check_dates(start_date, end_date)
     check_manager(unit, manager)
-    lines = check_lines(budget_lines)
+    lines = [(row["name"], row["amount"]) for row in check_lines(budget_lines) if not row["delete"]]
     project = Project.objects.create(
         unit=unit, unit_path=unit.path, name=name, kind=kind, sponsor=sponsor, manager=manager,
         start_date=start_date, end_date=end_date, description=description, created_by=actor,
@@ -174,9 +262,28 @@ def do_create_project(
 
 @transaction.atomic
 def do_update_project(
-    *, actor, project: Project, version, name: str, sponsor: str, manager, start_date, end_date, description: str = ""
+    *,
+    actor,
+    project: Project,
+    version,
+    name: str,
+    sponsor: str,
+    manager,
+    start_date,
+    end_date,
+    description: str = "",
+    budget_lines=None,
 ) -> Project:
-    """Edit a project's particulars (optimistic ``version``); an accepted project is frozen."""
+    """Edit a project's particulars and, when ``budget_lines`` is given, its budget table (see
+    ``check_lines``); optimistic ``version``; an accepted project is frozen.
+
+    Lines are locked before the project — the order ``do_record_expense`` takes them in.
+    """
+    locked = {}
+    if budget_lines is not None:
+        locked = {
+            line.pk: line for line in BudgetLine.objects.select_for_update().filter(project=project).order_by("id")
+        }
     project = _lock(project)
     _require(actor, Perm.PROJECT_MANAGE, project)
     check_version(project, version)
@@ -186,6 +293,8 @@ def do_update_project(
     description = check_text(description, "项目简介", max_length=5000, required=False)
     start_date, end_date = check_dates(start_date, end_date)
     check_manager(project.unit, manager)
+    if budget_lines is not None:
+        _apply_lines(actor, project, check_lines(budget_lines), locked)
     before = snapshot(project)
     project.name, project.sponsor, project.manager = name, sponsor, manager
     project.start_date, project.end_date, project.description = start_date, end_date, description
@@ -225,10 +334,13 @@ def do_add_budget_line(*, actor, project: Project, name: str, amount) -> BudgetL
     _require_open(project)
     if project.final_accounts_at:
         raise ValidationError("决算已编制，不能再调整预算。", code="final")
-    lines = check_lines([(name, amount)])
-    if not lines:
-        raise ValidationError("请填写预算科目。", code="line")
-    ((name, amount),) = lines
+    if not (name or "").strip():
+        raise field_error("name", "请填写预算科目。", "line")
+    try:
+        amount = check_amount(amount, "预算金额", allow_zero=True)
+    except ValidationError as error:
+        raise field_error("amount", error.messages[0], "amount") from None
+    name = check_text(name, "预算科目", max_length=50, code="line")
     if project.lines.filter(name=name).exists():
         raise ValidationError(f"预算科目“{name}”已存在。", code="line")
     line = BudgetLine.objects.create(project=project, name=name, amount=amount)
@@ -237,8 +349,14 @@ def do_add_budget_line(*, actor, project: Project, name: str, amount) -> BudgetL
 
 
 def spent_on_line(line: BudgetLine) -> Decimal:
-    """What has been charged to ``line`` so far (read after the line's row lock is held)."""
-    return line.expenses.aggregate(total=Sum("amount"))["total"] or ZERO
+    """What is booked on ``line`` so far (read after the line's row lock is held); pending and
+    rejected expenses are not spent."""
+    return line.expenses.filter(status=ExpenseStatus.BOOKED).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def pending_on_line(line: BudgetLine) -> Decimal:
+    """What over-budget expenses awaiting a decision hold against ``line``."""
+    return line.expenses.filter(status=ExpenseStatus.PENDING).aggregate(total=Sum("amount"))["total"] or ZERO
 
 
 @transaction.atomic
@@ -254,7 +372,7 @@ def do_change_budget_line(*, actor, line: BudgetLine, version, amount) -> Budget
     amount = check_amount(amount, "预算金额", allow_zero=True)
     spent = spent_on_line(line)
     if amount < spent:
-        raise ValidationError(f"预算金额不能低于该科目已支出的 {spent} 元。", code="below_spent")
+        raise ValidationError(f"预算金额不能低于该科目已支出的 {format_money(spent)}。", code="below_spent")
     before = snapshot(line)
     line.amount = amount
     line.version += 1
@@ -269,48 +387,132 @@ def do_record_expense(
 ) -> Expense:
     """H-PROJ-1: charge an expense to a budget line.
 
-    Refused when it exceeds the line's remaining budget — unless the actor holds the approval
-    permission (the secretariat) over the project and gives a reason, which is recorded with the
-    expense. The budget line is locked (``SELECT … FOR UPDATE``) before the spent total is read, so
-    a concurrent expense waits and then sees this one.
+    Within the line's available budget (budget − booked − pending) it is booked at once. Beyond it,
+    it needs a reason and is recorded *pending*: a finance office books nothing it has not approved,
+    so it is not spent (not in the spent totals or the final accounts) until a second person
+    approves it (``do_decide_expense``) — but it holds its amount against the line meanwhile, so
+    later expenses cannot use money it would take. The holders of the approval permission are
+    told. The budget line is locked (``SELECT … FOR UPDATE``) before the totals are read, so a
+    concurrent expense waits and then sees this one.
     """
     _require(actor, Perm.PROJECT_MANAGE, project)
     line = BudgetLine.objects.select_for_update().get(pk=line.pk)
-    # Also hold the project row (line first, then project — the only place taking both), so final
-    # accounts cannot be drawn between reading the budget and writing this expense.
+    # Also hold the project row (line first, then project — the order every writer takes them in),
+    # so final accounts cannot be drawn between reading the budget and writing this expense.
     project = Project.objects.select_for_update().get(pk=project.pk)
     if line.project_id != project.pk:
-        raise ValidationError("所选预算科目不属于该项目。", code="line")
+        raise field_error("line", "所选预算科目不属于该项目。", "line")
     if project.status not in (ProjectStatus.RUNNING, ProjectStatus.CLOSING):
         raise ValidationError("只有实施中或结项中的项目可以登记支出。", code="state")
     if project.final_accounts_at:
         raise ValidationError("决算已编制，不能再登记支出。", code="final")
-    amount = check_amount(amount)
+    try:
+        amount = check_amount(amount)
+    except ValidationError as error:
+        raise field_error("amount", error.messages[0], "amount") from None
     spent_on = check_date(spent_on, "支出日期")
     if spent_on > today():
-        raise ValidationError("支出日期不能晚于今天。", code="future")
+        raise field_error("spent_on", "支出日期不能晚于今天。", "future")
     if spent_on < project.start_date:
-        raise ValidationError(f"支出日期不能早于项目开始日期（{project.start_date:%Y-%m-%d}）。", code="before_start")
+        raise field_error(
+            "spent_on", f"支出日期不能早于项目开始日期（{project.start_date:%Y-%m-%d}）。", "before_start"
+        )
     description = check_text(description, "用途", max_length=200)
     approval_reason = check_text(approval_reason, "超预算理由", max_length=500, required=False)
-    remaining = line.amount - spent_on_line(line)
-    over = amount > remaining
-    if over:
-        if actor is not None and not can(actor, Perm.PROJECT_APPROVE, project):
-            raise ValidationError(
-                f"该支出超出“{line.name}”剩余预算（剩余 {remaining} 元），须由秘书处批准并说明理由。",
-                code="over_budget",
-            )
-        if not approval_reason:
-            raise ValidationError(
-                f"该支出超出“{line.name}”剩余预算（剩余 {remaining} 元），批准超预算须填写理由。",
-                code="over_budget_reason",
-            )
+    available = line.amount - spent_on_line(line) - pending_on_line(line)
+    over = amount > available
+    if over and not approval_reason:
+        raise field_error(
+            "approval_reason",
+            f"该支出超出“{line.name}”的可用预算（可用 {format_money(max(available, ZERO))}），"
+            "须填写超预算理由，提交秘书处审批（须由登记人以外的人员批准）。",
+            "over_budget",
+        )
     expense = Expense.objects.create(
         project=project, line=line, amount=amount, spent_on=spent_on, description=description, over_budget=over,
-        approved_by=actor if over else None, approval_reason=approval_reason if over else "", recorded_by=actor,
+        status=ExpenseStatus.PENDING if over else ExpenseStatus.BOOKED,
+        approval_reason=approval_reason if over else "", recorded_by=actor,
     )  # fmt: skip
-    log_change(actor, expense, {}, snapshot(expense), purpose="超预算支出（已批准）" if over else "")
+    log_change(actor, expense, {}, snapshot(expense), purpose="超预算支出（待审批）" if over else "")
+    if over:
+        _notify_approvers(project, expense, actor)
+    return expense
+
+
+def approvers(project: Project, *, exclude=None) -> list:
+    """The active people holding the approval permission over ``project`` (an assignment at its unit
+    or above), except ``exclude``."""
+    from apps.accounts.models import Assignment, Role
+
+    codes = [role.code for role in Role.objects.all() if Perm.PROJECT_APPROVE in (role.permissions or ())]
+    rows = Assignment.objects.filter(role__code__in=codes, user__is_active=True, unit__is_active=True).select_related(
+        "user", "unit"
+    )
+    people = {a.user_id: a.user for a in rows if project.unit_path.startswith(a.unit.path)}
+    people.pop(getattr(exclude, "pk", None), None)
+    return sorted(people.values(), key=lambda user: user.pk)
+
+
+def _notify_approvers(project: Project, expense: Expense, actor) -> None:
+    from apps.notifications.services import notify_user
+
+    body = f"“{project.name}”的“{expense.line.name}”有一笔 {format_money(expense.amount)} 的超预算支出待审批。"
+    for user in approvers(project, exclude=actor):
+        notify_user(
+            user=user,
+            template="generic",
+            context={"title": "超预算支出待审批", "body": body},
+            url=f"/projects/expenses/{expense.pk}/decide/",
+        )
+
+
+@transaction.atomic
+def do_decide_expense(*, actor, expense: Expense, decision: str, note: str = "") -> Expense:
+    """H-PROJ-1 four eyes: approve or reject a pending over-budget expense.
+
+    Only a person with the approval permission over the project, never the one who recorded the
+    expense; a rejection needs a reason. Approved, it is booked (counts as spent); rejected, it
+    releases what it held. The recorder is told.
+    """
+    row = Expense.objects.only("line_id", "project_id").get(pk=expense.pk)
+    BudgetLine.objects.select_for_update().get(pk=row.line_id)  # line, then project, then expense
+    project = Project.objects.select_for_update().get(pk=row.project_id)
+    expense = Expense.objects.select_for_update().select_related("line").get(pk=expense.pk)
+    if actor is None or not can(actor, Perm.PROJECT_APPROVE, project):
+        raise field_error("decision", "超预算支出须由秘书处等有审批权限的人员审批。", "forbidden")
+    if expense.status != ExpenseStatus.PENDING:
+        raise field_error("decision", f"这笔支出已{expense.get_status_display()}，不能再审批。", "decided")
+    if expense.recorded_by_id == actor.pk:
+        raise field_error(
+            "decision", "这笔支出是您本人登记的，不能由您自己审批；须由另一位有审批权限的人员审批。", "self_approval"
+        )
+    if decision not in ExpenseDecision.values:
+        raise field_error("decision", "请选择批准或驳回。", "decision")
+    if project.final_accounts_at:
+        raise field_error("decision", "决算已编制，不能再审批支出。", "final")
+    approve = decision == ExpenseDecision.APPROVE
+    try:
+        note = check_text(note, "驳回理由" if not approve else "审批意见", max_length=500, required=not approve)
+    except ValidationError as error:
+        raise field_error("note", error.messages[0], "note") from None
+    before = snapshot(expense)
+    expense.status = ExpenseStatus.BOOKED if approve else ExpenseStatus.REJECTED
+    expense.decided_by, expense.decided_at, expense.decision_note = actor, timezone.now(), note
+    expense.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    log_change(actor, expense, before, snapshot(expense), purpose="批准超预算支出" if approve else "驳回超预算支出")
+    if expense.recorded_by_id and expense.recorded_by.is_active:
+        from apps.notifications.services import notify_user
+
+        verdict = "已批准" if approve else f"被驳回：{note}"
+        notify_user(
+            user=expense.recorded_by,
+            template="generic",
+            context={
+                "title": "超预算支出" + ("已批准" if approve else "被驳回"),
+                "body": f"您为“{project.name}”登记的 {format_money(expense.amount)} 超预算支出{verdict}",
+            },
+            url=f"/projects/{project.pk}/",
+        )
     return expense
 
 
@@ -453,10 +655,14 @@ def do_draw_final_accounts(*, actor, project: Project, version, note: str = "") 
         raise ValidationError("只有结项中的项目可以编制决算。", code="state")
     if project.final_accounts_at:
         raise ValidationError("决算已经编制。", code="final")
+    pending = project.expenses.filter(status=ExpenseStatus.PENDING).count()
+    if pending:
+        raise ValidationError(f"还有 {pending} 笔超预算支出待审批，审批后才能编制决算。", code="pending")
     note = check_text(note, "决算说明", max_length=5000, required=False)
     before = snapshot(project)
     project.final_budget_total = project.lines.aggregate(t=Sum("amount"))["t"] or ZERO
-    project.final_spent_total = project.expenses.aggregate(t=Sum("amount"))["t"] or ZERO
+    booked = project.expenses.filter(status=ExpenseStatus.BOOKED)
+    project.final_spent_total = booked.aggregate(t=Sum("amount"))["t"] or ZERO
     project.final_accounts_at, project.final_accounts_by = timezone.now(), actor
     project.final_accounts_note = note
     project.version += 1

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/advance/", views.project_advance, name="project-advance"),
     path("<int:pk>/lines/", views.line_add, name="line-add"),
     path("<int:pk>/expenses/new/", views.expense_create, name="expense-create"),
+    path("expenses/<int:pk>/decide/", views.expense_decide, name="expense-decide"),
     path("<int:pk>/milestones/", views.milestone_add, name="milestone-add"),
     path("milestones/<int:pk>/done/", views.milestone_done, name="milestone-done"),
     path("<int:pk>/reports/", views.report_schedule, name="report-schedule"),

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,19 +9,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.accounts.models import User
 from apps.audit.services import log_read
 from apps.core.access import access_by_id, active_grant, can, scope
-from apps.core.forms import report_form, run_service
+from apps.core.forms import add_service_error, report_form, run_service
+from apps.core.money import format_money
 from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, requires
 from apps.membership.selectors import lapsed_member_users, root_path_of
 from apps.orgs.models import OrgUnit
 
 from . import selectors, services
-from .choices import ProjectKind, ProjectStatus
+from .choices import ExpenseStatus, ProjectKind, ProjectStatus
 from .forms import (
     AcceptForm,
     AdvanceForm,
     BudgetLineForm,
     DocumentForm,
+    ExpenseDecisionForm,
     ExpenseForm,
     FinalAccountsForm,
     MilestoneDoneForm,
@@ -29,8 +32,9 @@ from .forms import (
     QualityCheckForm,
     ReportScheduleForm,
     ReportSubmitForm,
+    budget_formset,
 )
-from .models import Document, Milestone, ProgressReport, Project
+from .models import Document, Expense, Milestone, ProgressReport, Project
 
 VIEW, MANAGE, APPROVE = Perm.PROJECT_VIEW, Perm.PROJECT_MANAGE, Perm.PROJECT_APPROVE
 
@@ -63,6 +67,32 @@ def _form_page(request, form, title, project=None, intro="", multipart=False):
     return render(request, "projects/form.html", context)
 
 
+def _project_form_page(request, form, formset, title, project=None, locked_ids=()):
+    context = {"form": form, "formset": formset, "title": title, "project": project, "locked_ids": set(locked_ids)}
+    return render(request, "projects/project_form.html", context)
+
+
+def _run_with_lines(form, formset, action):
+    """Like ``run_service``, but a service error keyed ``budget_lines-<row>-<field>`` goes on that row."""
+    try:
+        return action()
+    except ValidationError as error:
+        if not hasattr(error, "error_dict") or formset is None:
+            add_service_error(form, error)
+            return None
+        rest = {}
+        for key, errors in error.error_dict.items():
+            prefix, _, tail = key.partition("-")
+            row, _, field = tail.partition("-")
+            if prefix == services.LINES_FIELD and row.isdigit() and int(row) < len(formset.forms):
+                formset.forms[int(row)].add_error(field, errors)
+            else:
+                rest[key] = errors
+        if rest:
+            add_service_error(form, ValidationError(rest))
+        return None
+
+
 def _back(project):
     return redirect("projects:project-detail", pk=project.pk)
 
@@ -75,6 +105,7 @@ def project_list(request):
     context = {
         "page": page, "status": status, "kind": kind, "q": q, "statuses": ProjectStatus.choices,
         "kinds": ProjectKind.choices, "can_manage": can(request.user, MANAGE),
+        "awaiting": list(selectors.pending_expenses(request.user).exclude(recorded_by=request.user)[:20]),
     }  # fmt: skip
     return render(request, "projects/project_list.html", context)
 
@@ -97,16 +128,19 @@ def statistics(request):
 @requires(MANAGE)
 @require_http_methods(["GET", "POST"])
 def project_create(request):
+    """H-PROJ-1: register a project with its budget table (one row per line)."""
     form = ProjectForm(request.POST or None, units=_units(request.user), people=_people(request.user))
-    if request.method == "POST" and form.is_valid():
+    formset = budget_formset(request.POST or None)
+    if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
         data = dict(form.cleaned_data)
         data.pop("version", None)
-        lines = data.pop("budget")
-        project = run_service(form, lambda: services.do_create_project(actor=request.user, budget_lines=lines, **data))
+        project = _run_with_lines(
+            form, formset, lambda: services.do_create_project(actor=request.user, budget_lines=formset.rows(), **data)
+        )
         if project:
             messages.success(request, "项目已登记。")
             return _back(project)
-    return _form_page(request, form, "登记项目")
+    return _project_form_page(request, form, formset, "登记项目")
 
 
 @requires(VIEW)
@@ -115,12 +149,14 @@ def project_detail(request, pk):
     manage = can(request.user, MANAGE, project) and project.status != ProjectStatus.ACCEPTED
     lines = list(selectors.lines_with_spent(project))
     milestones = list(project.milestones.select_related("done_by"))
+    expenses = project.expenses.select_related("line", "decided_by", "recorded_by").order_by("-spent_on", "-id")
     context = {
         "project": project,
         "lines": lines,
         "budget_total": sum((line.amount for line in lines), selectors.ZERO),
         "spent_total": sum((line.spent for line in lines), selectors.ZERO),
-        "expenses": list(project.expenses.select_related("line", "approved_by").order_by("-spent_on", "-id")[:100]),
+        "pending_total": sum((line.pending for line in lines), selectors.ZERO),
+        "expenses": list(expenses[:100]),
         "milestones": milestones,
         "open_milestones": sum(1 for m in milestones if not m.done_on),
         "reports": list(project.reports.all()),
@@ -136,6 +172,7 @@ def project_detail(request, pk):
 @requires(MANAGE)
 @require_http_methods(["GET", "POST"])
 def project_edit(request, pk):
+    """H-PROJ-1: edit a project and, until the final accounts, its budget table."""
     project = _project(request, pk, MANAGE)
     initial = {
         "name": project.name, "sponsor": project.sponsor, "manager": project.manager_id,
@@ -143,13 +180,23 @@ def project_edit(request, pk):
         "version": project.version,
     }  # fmt: skip
     form = ProjectForm(request.POST or None, initial=initial, people=_people(request.user), editing=True)
-    if request.method == "POST" and form.is_valid():
-        if run_service(
-            form, lambda: services.do_update_project(actor=request.user, project=project, **form.cleaned_data)
+    formset, locked_ids = None, ()
+    if not project.final_accounts_at:
+        lines = list(project.lines.order_by("id"))
+        formset = budget_formset(request.POST or None, lines=lines)
+        locked_ids = project.expenses.values_list("line_id", flat=True).distinct()
+    if request.method == "POST" and all([form.is_valid(), formset is None or formset.is_valid()]):
+        rows = formset.rows() if formset is not None else None
+        if _run_with_lines(
+            form,
+            formset,
+            lambda: services.do_update_project(
+                actor=request.user, project=project, budget_lines=rows, **form.cleaned_data
+            ),
         ):
             messages.success(request, "项目信息已修改。")
             return _back(project)
-    return _form_page(request, form, f"修改项目：{project.name}", project)
+    return _project_form_page(request, form, formset, f"修改项目：{project.name}", project, locked_ids)
 
 
 @requires(MANAGE)
@@ -178,19 +225,50 @@ def line_add(request, pk):
 @requires(MANAGE)
 @require_http_methods(["GET", "POST"])
 def expense_create(request, pk):
-    """H-PROJ-1: charge an expense to a budget line; over the line only with the secretariat's approval."""
+    """H-PROJ-1: charge an expense to a budget line; over the line it waits for a second person's approval."""
     project = _project(request, pk, MANAGE)
     form = ExpenseForm(
         request.POST or None, lines=project.lines.order_by("id"), initial={"spent_on": selectors.today()}
     )
     if request.method == "POST" and form.is_valid():
-        if run_service(
+        expense = run_service(
             form, lambda: services.do_record_expense(actor=request.user, project=project, **form.cleaned_data)
-        ):
-            messages.success(request, "支出已登记。")
+        )
+        if expense:
+            if expense.status == ExpenseStatus.PENDING:
+                messages.warning(request, "支出超出科目可用预算，已登记为待审批，须由另一位有审批权限的人员批准。")
+            else:
+                messages.success(request, "支出已登记。")
             return _back(project)
-    remaining = "；".join(f"{line.name} 剩余 {line.remaining:,.2f} 元" for line in selectors.lines_with_spent(project))
-    return _form_page(request, form, f"登记支出：{project.name}", project, intro=remaining)
+    available = "；".join(
+        f"{line.name} 可用 {format_money(max(line.available, selectors.ZERO))}"
+        for line in selectors.lines_with_spent(project)
+    )
+    return _form_page(request, form, f"登记支出：{project.name}", project, intro=available)
+
+
+@requires(APPROVE)
+@require_http_methods(["GET", "POST"])
+def expense_decide(request, pk):
+    """H-PROJ-1 four eyes: a second person approves or rejects a pending over-budget expense."""
+    expense = access_by_id(
+        Expense.objects.select_related("project", "line", "recorded_by", "decided_by"), pk, request.user, APPROVE
+    )
+    form = ExpenseDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        decided = run_service(
+            form, lambda: services.do_decide_expense(actor=request.user, expense=expense, **form.cleaned_data)
+        )
+        if decided:
+            approved = decided.status == ExpenseStatus.BOOKED
+            messages.success(request, "超预算支出已批准，计入支出。" if approved else "超预算支出已驳回。")
+            return _back(expense.project)
+    line = next(row for row in selectors.lines_with_spent(expense.project) if row.pk == expense.line_id)
+    context = {
+        "expense": expense, "line": line, "form": form, "own": expense.recorded_by_id == request.user.pk,
+        "after_approval": line.remaining - expense.amount,
+    }  # fmt: skip
+    return render(request, "projects/expense_decide.html", context)
 
 
 @requires(MANAGE)

@@ -63,6 +63,18 @@ def _expense(world, unit):
     return {"pk": row.pk}
 
 
+def _pending_expense(world, unit):
+    """An over-budget expense awaiting approval, recorded by nobody in the matrix (so no one is its author)."""
+    from apps.projects.models import Expense
+
+    project = _project_row(world, unit)
+    row = Expense.objects.create(
+        project=project, line=project.lines.get(), amount="5000.00", spent_on=dt.date(2026, 3, 1),
+        description="矩阵超预算支出", over_budget=True, status="pending", approval_reason="矩阵理由",
+    )  # fmt: skip
+    return {"pk": row.pk}
+
+
 def _project_body(world, unit):
     return {
         "unit": unit.pk, "name": "矩阵新项目", "kind": "own", "manager": world.resident[unit.pk].pk,
@@ -79,6 +91,7 @@ TARGETS = {
     "projects:project-advance": Target(_project),
     "projects:line-add": Target(_project),
     "projects:expense-create": Target(_project),
+    "projects:expense-decide": Target(_pending_expense),
     "projects:milestone-add": Target(_project),
     "projects:milestone-done": Target(_milestone),
     "projects:report-schedule": Target(_project),
@@ -98,4 +111,5 @@ TARGETS = {
     "projects-project-accept": Target(_project),
     "projects-expense-list": Target(),
     "projects-expense-detail": Target(_expense),
+    "projects-expense-decide": Target(_pending_expense),
 }

@@ -76,7 +76,7 @@ def test_project_export_scoped_and_filtered_like_the_list(world):
 def test_expense_export_all_or_one_project_in_scope(world):
     """X-3, H-PROJ-1: expenses in scope; ``project=`` narrows to one; another association's project gives nothing."""
     rows = export_rows("projects_expenses", world.sec)
-    assert [(r[0], r[2], r[4], r[5]) for r in rows] == [("本会政府项目", "劳务费", 300.25, "否")]
+    assert [(r[0], r[2], r[4], r[5], r[6]) for r in rows] == [("本会政府项目", "劳务费", 300.25, "已入账", "否")]
     assert len(export_rows("projects_expenses", world.sec, project=str(world.gov.pk))) == 1
     assert export_rows("projects_expenses", world.sec, project=str(world.own.pk)) == []
     assert export_rows("projects_expenses", world.sec, project=str(world.foreign.pk)) == []

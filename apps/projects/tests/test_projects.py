@@ -185,27 +185,31 @@ def test_status_moves(assoc, sec):
 
 
 def test_expense_within_budget_and_over_budget_refused(assoc, sec, head):
-    """H-PROJ-1: an expense beyond the line's remaining budget is refused for a project manager."""
+    """H-PROJ-1: an expense beyond the line's available budget is refused without a reason, on the reason field."""
     project = running(head, assoc.committee, head)
     spend(head, project, "600")
     with pytest.raises(ValidationError) as error:
         spend(head, project, "400.01")
-    assert error.value.code == "over_budget" and "剩余 400.00 元" in error.value.messages[0]
+    assert error.value.error_dict["approval_reason"][0].code == "over_budget"
+    assert "可用 ¥400.00" in error.value.error_dict["approval_reason"][0].message
     assert Expense.objects.count() == 1
     spend(head, project, "400.00")  # exactly the rest is fine
     assert selectors.project_summary(assoc.root)["spent_total"] == Decimal("1000.00")
 
 
 def test_over_budget_approval_path(assoc, sec, head):
-    """H-PROJ-1: the secretariat may approve an over-budget expense, with a reason, recorded on the expense."""
+    """H-PROJ-1: an over-budget expense with a reason waits as pending; a second person's approval books it."""
     project = running(head, assoc.committee, head)
     with pytest.raises(ValidationError) as error:
         spend(sec, project, "1200")
-    assert error.value.code == "over_budget_reason"
-    expense = spend(sec, project, "1200", approval_reason="主办方要求增加两场讲座")
-    assert expense.over_budget and expense.approved_by == sec and expense.approval_reason == "主办方要求增加两场讲座"
+    assert error.value.error_dict["approval_reason"][0].code == "over_budget"
+    expense = spend(head, project, "1200", approval_reason="主办方要求增加两场讲座")
+    assert expense.over_budget and expense.status == "pending" and expense.decided_by is None
+    assert expense.approval_reason == "主办方要求增加两场讲座"
+    expense = services.do_decide_expense(actor=sec, expense=expense, decision="approve", note="同意")
+    assert expense.status == "booked" and expense.decided_by == sec
     within = spend(sec, project, "100", name="物料", approval_reason="无需理由")
-    assert not within.over_budget and within.approved_by is None and within.approval_reason == ""
+    assert not within.over_budget and within.decided_by is None and within.approval_reason == ""
 
 
 def test_expense_input_rules(assoc, sec):
@@ -283,7 +287,8 @@ def test_concurrent_expenses_cannot_overspend(monkeypatch):
     for t in threads:
         t.join()
     assert sum(isinstance(r, Expense) for r in results) == 1
-    assert [r.code for r in results if isinstance(r, ValidationError)] == ["over_budget"]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert [r.error_dict["approval_reason"][0].code for r in refused] == ["over_budget"]
     assert Expense.objects.filter(project=project).count() == 1
 
 
@@ -381,7 +386,8 @@ def test_final_accounts_and_acceptance(assoc, sec, head):
     """H-PROJ-1: acceptance refused with open milestones or without final accounts; totals from expenses."""
     project = running(head, assoc.committee, head)
     spend(head, project, "800")
-    spend(sec, project, "1300", approval_reason="增加场次")
+    over = spend(head, project, "1300", approval_reason="增加场次")
+    services.do_decide_expense(actor=sec, expense=over, decision="approve", note="同意")
     m = services.do_add_milestone(actor=head, project=project, title="结项汇报", due_date=TODAY)
     with pytest.raises(ValidationError, match="结项中"):
         services.do_draw_final_accounts(actor=head, project=project, version=project.version)
@@ -420,12 +426,14 @@ def test_other_association_gets_404_and_empty_lists(assoc, other, sec, other_sec
 
 
 def test_pages_flow(assoc, sec, head):
-    """H-PROJ-1: create through the form, see the detail page, an over-budget expense form error for a manager."""
+    """H-PROJ-1: create through the form (budget table), see the detail page, an over-budget form error."""
     http = browser(head)
     response = http.post(
         "/projects/new/",
         {"unit": assoc.committee.pk, "name": "校园讲座", "kind": "social", "sponsor": "基金会", "manager": head.pk,
-         "start_date": "2026-01-01", "end_date": "2026-12-31", "budget": "专家劳务费 1000\n物料 200.50"},
+         "start_date": "2026-01-01", "end_date": "2026-12-31", "budget_lines-TOTAL_FORMS": "3",
+         "budget_lines-INITIAL_FORMS": "0", "budget_lines-0-name": "专家劳务费", "budget_lines-0-amount": "1000",
+         "budget_lines-1-name": "物料", "budget_lines-1-amount": "200.50"},
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()
     project = Project.objects.get()
@@ -438,7 +446,7 @@ def test_pages_flow(assoc, sec, head):
         f"/projects/{project.pk}/expenses/new/",
         {"line": line(project, "物料").pk, "amount": "300", "spent_on": TODAY.isoformat(), "description": "印刷"},
     ).content.decode()
-    assert "须由秘书处批准" in page and not Expense.objects.exists()
+    assert "提交秘书处审批" in page and "invalid-feedback" in page and not Expense.objects.exists()
     detail = http.get(f"/projects/{project.pk}/").content.decode()
     assert "校园讲座" in detail and "专家劳务费" in detail
     stats = browser(sec).get("/projects/statistics/").content.decode()
@@ -481,7 +489,8 @@ def test_api_create_and_over_budget(assoc, sec, head):
 
 
 def test_demo_seed(db):
-    """H-PROJ-1: 12 demo projects — four of each kind, one per stage — with an approved over-budget expense."""
+    """H-PROJ-1: 12 demo projects — four of each kind, one per stage — with over-budget expenses: one approved by
+    the secretariat after the committee head entered it, one awaiting the secretariat."""
     from django.contrib.auth.hashers import make_password
 
     from apps.accounts.models import Assignment, Role, User
@@ -501,5 +510,7 @@ def test_demo_seed(db):
     summary = selectors.project_summary(units["association"])
     assert summary["by_status"] == {"planned": 3, "running": 3, "closing": 3, "accepted": 3}
     assert summary["by_kind"] == {"government": 4, "social": 4, "own": 4}
-    assert Expense.objects.filter(over_budget=True).count() == 3
+    over = Expense.objects.filter(over_budget=True)
+    assert sorted(over.values_list("status", flat=True)) == ["booked", "pending"]
+    assert all(e.recorded_by_id != e.decided_by_id for e in over)
     assert summary["overdue_reports"] == 3

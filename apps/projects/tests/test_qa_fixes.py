@@ -77,7 +77,7 @@ def test_expense_before_project_start_is_refused(assoc, sec):
             actor=sec, project=project, line=line(project), amount="10",
             spent_on=project.start_date - dt.timedelta(days=1), description="讲座劳务",
         )  # fmt: skip
-    assert caught.value.code == "before_start"
+    assert caught.value.error_dict["spent_on"][0].code == "before_start"
     assert not Expense.objects.exists()
     services.do_record_expense(
         actor=sec, project=project, line=line(project), amount="10", spent_on=project.start_date, description="讲座劳务"
