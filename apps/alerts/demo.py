@@ -100,7 +100,7 @@ def seed_demo_alerts(units: dict, users: dict) -> int:
 
     def responder(warning):
         return _covering(
-            users, warning.unit, ["counsellor", "community", "street", "street2"],
+            users, warning.unit, ["counsellor", "centre_counsellor"],  # counsellors only (issue 13 item 8)
             lambda u: services.check_responder(u, warning),
         )  # fmt: skip
 

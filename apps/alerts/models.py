@@ -128,8 +128,9 @@ class Warning(models.Model):  # noqa: A001 - the glossary's name; never a module
     ``reported`` (tagged by a community worker with a proposed colour) → ``open`` (the district
     centre set the colour from an assessment result, assigned a counsellor and must feed back
     within ``feedback_due``) → optionally ``control`` (管控流程) → ``closed``. The current
-    follow-up cycle is ``cycle_number`` running ``cycle_started``…``cycle_due``; overdue feedback
-    and overdue cycles are queries on those stored dates. At most one active warning per client.
+    follow-up cycle is ``cycle_number`` scheduled ``cycle_started``…``cycle_due``; it is current from
+    ``cycle_started_at`` on, and only visits and contacts from then on count for it. Overdue feedback
+    and overdue cycles are queries on the stored dates. At most one active warning per client.
     """
 
     scope_path_field = "unit_path"
@@ -162,6 +163,9 @@ class Warning(models.Model):  # noqa: A001 - the glossary's name; never a module
     cycle_days = models.PositiveSmallIntegerField("随访周期（天）", null=True, blank=True)
     cycle_number = models.PositiveSmallIntegerField("当前周期", default=0)
     cycle_started = models.DateField("本周期开始", null=True, blank=True)
+    # The moment the current cycle became current (colour set, or the previous cycle completed): only a
+    # visit or contact from then on counts for it. ``cycle_started`` is the schedule, which may lie ahead.
+    cycle_started_at = models.DateTimeField("本周期计入起点", null=True, blank=True)
     cycle_due = models.DateField("本周期截止", null=True, blank=True)
     cycles_in_review = models.PositiveSmallIntegerField("本轮已完成周期", default=0)
     review_baseline_score = models.DecimalField("本轮基线分值", max_digits=8, decimal_places=2, null=True, blank=True)
@@ -257,7 +261,11 @@ class ContactRecord(models.Model):
 
 
 class FollowUpCycle(models.Model):
-    """One completed follow-up cycle: the window, what counted as the visit, and any re-assessment."""
+    """One completed follow-up cycle: the window, what counted as the visit, and any re-assessment.
+
+    ``started_at``…``completed_at`` is the window its visit or contact came from (empty on cycles
+    completed before issue 13, which counted by date).
+    """
 
     scope_path_field = "unit_path"
 
@@ -268,6 +276,8 @@ class FollowUpCycle(models.Model):
     starts_on = models.DateField("开始")
     due_on = models.DateField("截止")
     completed_on = models.DateField("完成日期")
+    started_at = models.DateTimeField("计入起点", null=True, blank=True)
+    completed_at = models.DateTimeField("完成时间", null=True, blank=True)
     visit = models.ForeignKey(
         "outreach.HomeVisit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="上门关怀"
     )

@@ -37,6 +37,8 @@ from .models import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 logger = logging.getLogger(__name__)
 MAX_REASON = 2000
+# A browser's clock may run a little ahead of the server's: a moment this close to now is not "future".
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
 
 def today() -> dt.date:
@@ -271,17 +273,20 @@ def users_holding(perm: str, unit_ids) -> list:
 
 
 def check_responder(user, warning: Warning):
-    """The counsellor must be active and hold ``alert.follow_up`` over the client's unit."""
-    from apps.accounts.models import Assignment
+    """The counsellor must be active and hold a counselling role at the client's unit or above it
+    (``accounts.selectors.counsellors_over``: not managers or community workers, issue 13 item 8)."""
+    from apps.accounts.selectors import is_counsellor_over
 
     if user is None:
         raise ValidationError("请指定负责的咨询师。", code="counsellor")
     if not user.is_active:
         raise ValidationError("所选咨询师账号已停用。", code="counsellor")
-    for assignment in Assignment.objects.filter(user=user, unit__is_active=True).select_related("unit", "role"):
-        if warning.unit_path.startswith(assignment.unit.path) and Perm.ALERT_FOLLOW_UP in assignment.role.permissions:
-            return user
-    raise ValidationError("所选咨询师须在该来访者所属单位或其上级单位承担随访工作。", code="counsellor")
+    if is_counsellor_over(user, warning.unit):
+        return user
+    raise ValidationError(
+        {"counsellor": "所选人员不是该来访者所属单位或其上级单位的心理咨询师、精神科医生，不能担任负责咨询师。"},
+        code="counsellor",
+    )
 
 
 # --- S-WARN-2: tag and report ----------------------------------------------------------------------
@@ -344,10 +349,12 @@ def check_result(result, warning: Warning):
     return result
 
 
-def _start_cycle(warning: Warning, policy: AlertPolicy, start: dt.date) -> None:
+def _start_cycle(warning: Warning, policy: AlertPolicy, start: dt.date, began_at: dt.datetime) -> None:
+    """Make the next cycle current from ``began_at``; its schedule runs ``start`` + the colour's cycle length."""
     warning.cycle_days = policy.cycle_days(warning.colour)
     warning.cycle_number += 1
     warning.cycle_started = start
+    warning.cycle_started_at = began_at
     warning.cycle_due = add_days(start, warning.cycle_days)
 
 
@@ -392,7 +399,7 @@ def do_set_colour(*, actor, warning: Warning, result, counsellor, colour=None, r
     warning.counsellor = counsellor
     warning.feedback_due = add_days(day, policy.feedback_days)
     warning.feedback_sent_at = None
-    _start_cycle(warning, policy, day)
+    _start_cycle(warning, policy, day, warning.colour_set_at)
     _start_review(warning, result.score)
     _save(actor, warning, before, "定色建档")
     _event(
@@ -452,25 +459,66 @@ def do_send_feedback(*, actor, warning: Warning, note: str = "", version=None) -
 # --- S-WARN-4: follow-up cycles -----------------------------------------------------------------------
 
 
-def check_moment(value, label: str) -> dt.datetime:
+def check_moment(value, label: str, field: str = "happened_at") -> dt.datetime:
+    """An aware moment, not in the future; a refusal is keyed to ``field``."""
     if not isinstance(value, dt.datetime):
-        raise ValidationError(f"请填写{label}。", code="time")
+        raise ValidationError({field: ValidationError(f"请填写{label}。", code="time")})
     if timezone.is_naive(value):
         value = timezone.make_aware(value, SHANGHAI)
-    if value > timezone.now() + dt.timedelta(minutes=5):
-        raise ValidationError(f"{label}不能晚于现在。", code="future")
+    if value > timezone.now() + FUTURE_TOLERANCE:
+        raise ValidationError({field: ValidationError(f"{label}不能晚于现在。", code="future")})
     return value
+
+
+def _minute(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+def cycle_window_start(warning: Warning) -> dt.datetime:
+    """The earliest moment whose visit, contact or re-assessment counts for the current cycle.
+
+    The cycle counts from the moment it became current (the colour set, or the previous cycle
+    completed) — never from an earlier hour of that day, nor from before the file existed — to the
+    minute, the precision of the contact form (whose default is the current minute). A file whose
+    cycle began before the moment was stored falls back to the first day of its scheduled window.
+    """
+    began = warning.cycle_started_at or dt.datetime.combine(warning.cycle_started, dt.time.min, tzinfo=SHANGHAI)
+    return _minute(max(began, warning.tagged_at))
+
+
+def check_contact_time(warning: Warning, happened_at: dt.datetime) -> None:
+    """S-WARN-4: a contact dated before the file existed, or before the current cycle began, is refused."""
+    if happened_at < _minute(warning.tagged_at):
+        existed = timezone.localtime(warning.tagged_at, SHANGHAI)
+        raise ValidationError({"happened_at": ValidationError(
+            f"联系时间早于预警档案建立（上报）时间 {existed:%Y-%m-%d %H:%M}，不能计入随访周期。",
+            code="before_warning",
+        )})  # fmt: skip
+    start = cycle_window_start(warning)
+    if happened_at < start:
+        local = timezone.localtime(start, SHANGHAI)
+        raise ValidationError({"happened_at": ValidationError(
+            f"联系时间早于第 {warning.cycle_number} 随访周期开始（{local:%Y-%m-%d %H:%M}），不能计入本周期；"
+            "请填写本周期开始之后的联系时间。",
+            code="before_cycle",
+        )})  # fmt: skip
 
 
 @transaction.atomic
 def do_record_contact(*, actor, warning: Warning, kind: str, happened_at: dt.datetime, note: str) -> ContactRecord:
-    """Record a follow-up contact that is not a home visit; it counts for the cycle it falls in."""
+    """S-WARN-4: record a follow-up contact that is not a home visit; it counts for the current cycle.
+
+    A contact dated in the future, before the file existed or before the current cycle began is
+    refused on ``happened_at``: it could never count for a cycle.
+    """
     _require(actor, Perm.ALERT_FOLLOW_UP, warning, "您无权登记该预警的随访。")
+    warning = _lock(warning, None)  # the current cycle, not the one the caller's copy may show
     if warning.state not in TRACKED_STATES:
         raise ValidationError("只有跟踪中的预警可以登记联系记录。", code="state")
     if kind not in ContactKind.values:
         raise ValidationError("请选择联系方式。", code="kind")
     happened_at = check_moment(happened_at, "联系时间")
+    check_contact_time(warning, happened_at)
     note = check_reason(note, "情况记录")
     contact = ContactRecord.objects.create(
         warning=warning, unit_path=warning.unit_path, kind=kind, happened_at=happened_at, note=note,
@@ -489,22 +537,28 @@ def reassessment_due(warning: Warning, policy: AlertPolicy) -> bool:
     return warning.cycle_number % policy.reassess_every == 0 or warning.cycles_in_review + 1 == policy.review_cycles
 
 
-def cycle_evidence(warning: Warning, day: dt.date):
-    """What counts for the current cycle: (home visit, contact, re-assessment) inside its window."""
+def cycle_evidence(warning: Warning, moment: dt.datetime):
+    """What counts for the current cycle: (home visit, contact, re-assessment) from its start to ``moment``.
+
+    The window runs from ``cycle_window_start`` (not from midnight of the cycle's first day: a visit
+    made hours before the file was opened is not a follow-up) to ``moment`` give or take the clock
+    tolerance. Visits come from apps.outreach by their ``visited_at`` moment.
+    """
     from apps.assessments.models import AssessmentResult
     from apps.outreach.choices import VisitStatus
     from apps.outreach.models import HomeVisit
 
-    start = dt.datetime.combine(warning.cycle_started, dt.time.min, tzinfo=SHANGHAI)
-    end = dt.datetime.combine(day, dt.time.max, tzinfo=SHANGHAI)
-    # A visit, contact or re-assessment counts for one cycle only.
+    start = cycle_window_start(warning)
+    end = moment + FUTURE_TOLERANCE
+    # A visit, contact or re-assessment counts for one cycle only (a visit: of any file of the client).
     used = FollowUpCycle._base_manager.filter(warning_id=warning.pk)
+    visits_used = FollowUpCycle._base_manager.filter(warning__client_id=warning.client_id, visit__isnull=False)
     with unscoped("the evidence of one warning's cycle, already authorised"):
         visit = (
             HomeVisit.objects.filter(
                 client_id=warning.client_id, status=VisitStatus.DONE, visited_at__range=(start, end)
             )
-            .exclude(pk__in=used.filter(visit__isnull=False).values("visit_id"))
+            .exclude(pk__in=visits_used.values("visit_id"))
             .order_by("-visited_at")
             .first()
         )
@@ -534,8 +588,10 @@ def do_complete_cycle(*, actor, warning: Warning, version=None) -> Warning:
     """S-WARN-4/5: close the current cycle and start the next one.
 
     The cycle needs a recorded home visit of the client or a contact record inside its window
-    (start of the cycle to today) and, where due, a re-assessment on the basis scale. A cycle
-    finished early lets the next one start at the old due date, so cycles cannot be run ahead.
+    (from the moment the cycle became current to now, see ``cycle_evidence``) and, where due, a
+    re-assessment on the basis scale. The next cycle is current at once, so what is recorded from
+    now on counts for it; a cycle finished early lets the next one's schedule start at the old due
+    date, so due dates cannot be run ahead.
     After ``review_cycles`` cycles the system proposes: a score change beyond ``unchanged_delta``
     → adjust the colour; otherwise → the control flow.
     """
@@ -544,8 +600,9 @@ def do_complete_cycle(*, actor, warning: Warning, version=None) -> Warning:
     if warning.state not in TRACKED_STATES:
         raise ValidationError("只有跟踪中的预警可以完成随访周期。", code="state")
     policy = policy_for(warning.tenant_id)
-    day = today()
-    visit, contact, result = cycle_evidence(warning, day)
+    moment = timezone.now()
+    day = local_date(moment)
+    visit, contact, result = cycle_evidence(warning, moment)
     if visit is None and contact is None:
         raise ValidationError("本周期还没有上门关怀记录或联系记录，请先登记后再完成本周期。", code="no_contact")
     if reassessment_due(warning, policy) and result is None:
@@ -556,7 +613,7 @@ def do_complete_cycle(*, actor, warning: Warning, version=None) -> Warning:
     cycle = FollowUpCycle.objects.create(
         warning=warning, unit_path=warning.unit_path, number=warning.cycle_number, colour=warning.colour,
         starts_on=warning.cycle_started, due_on=warning.cycle_due, completed_on=day, visit=visit,
-        contact=contact, reassessment=result,
+        started_at=warning.cycle_started_at, completed_at=moment, contact=contact, reassessment=result,
         score=result.score if result is not None else None, completed_by=actor,
     )  # fmt: skip
     warning.cycles_in_review += 1
@@ -571,7 +628,8 @@ def do_complete_cycle(*, actor, warning: Warning, version=None) -> Warning:
             warning.proposal = Proposal.ADJUST
             warning.proposal_colour = colour_for_result(result) if result is not None else None
         warning.proposal_at = timezone.now()
-    _start_cycle(warning, policy, max(warning.cycle_due, day))
+    # The next cycle is current from now on (a contact recorded in it counts); its schedule never runs ahead.
+    _start_cycle(warning, policy, max(warning.cycle_due, day), moment)
     _save(actor, warning, before, "完成随访周期")
     _event(
         warning, EventKind.CYCLE_COMPLETED, actor, before_state=before_state, before_colour=before_colour,

@@ -45,20 +45,18 @@ def _results(user, warning):
 
 
 def responder_choices(user, warning):
-    """Active users holding ``alert.follow_up`` at a unit covering the client, inside the actor's scope."""
-    from apps.accounts.models import Assignment
+    """The "负责咨询师" choices: counsellors and psychiatrists at the client's unit or above it
+    (``accounts.selectors.counsellors_over``), holding that role inside the actor's scope."""
+    from apps.accounts.roles import COUNSELLING_ROLES
+    from apps.accounts.selectors import counsellors_over
 
     grant = active_grant(user)
     if grant is None:
         return []
-    parts = [p for p in warning.unit_path.strip("/").split("/") if p]
-    prefixes = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-    prefixes = [p for p in prefixes if p.startswith(grant.unit_path)]
-    rows = Assignment.objects.filter(unit__path__in=prefixes, unit__is_active=True, user__is_active=True)
-    people = {
-        a.user_id: a.user for a in rows.select_related("user", "role") if Perm.ALERT_FOLLOW_UP in a.role.permissions
-    }
-    return sorted(people.values(), key=lambda u: (u.full_name, u.pk))
+    people = counsellors_over(warning.unit).filter(
+        assignments__role__code__in=COUNSELLING_ROLES, assignments__unit__path__startswith=grant.unit_path
+    )
+    return sorted(set(people), key=lambda u: (u.full_name, u.pk))
 
 
 def _centre_name(user, warning) -> str:
@@ -180,6 +178,11 @@ def warning_tag(request, client_pk):
 @requires(Perm.ALERT_VIEW)
 def warning_detail(request, pk):
     warning = _warning(request.user, pk, Perm.ALERT_VIEW)
+    return _render_detail(request, warning)
+
+
+def _render_detail(request, warning, contact_form=None):
+    """The key-person file; ``contact_form`` re-shows a refused contact with its errors on the fields."""
     log_read(request.user, warning, purpose="查看重点人员预警档案", request=request)
     can_manage = can(request.user, Perm.ALERT_MANAGE, warning)
     can_follow = can(request.user, Perm.ALERT_FOLLOW_UP, warning)
@@ -202,7 +205,8 @@ def warning_detail(request, pk):
         "measure_labels": [ControlMeasure(m).label for m in warning.control_measures],
         "set_form": SetColourForm(initial=initial, results=results, counsellors=counsellors),
         "feedback_form": FeedbackForm(initial=initial),
-        "contact_form": ContactForm(initial={"happened_at": timezone.localtime().replace(second=0, microsecond=0)}),
+        "contact_form": contact_form
+        or ContactForm(initial={"happened_at": timezone.localtime().replace(second=0, microsecond=0)}),
         "cycle_form": FeedbackForm(initial=initial),
         "change_form": ChangeColourForm(initial=initial, results=results),
         "continue_form": ReasonForm(initial=initial),
@@ -211,6 +215,7 @@ def warning_detail(request, pk):
         "close_form": ReasonForm(initial=initial),
         "reassessment_due": tracked and services.reassessment_due(warning, services.policy_for(warning.tenant_id)),
         "colours": WARNING_COLOURS,
+        "cycle_window_start": services.cycle_window_start(warning) if tracked else None,
     }
     return render(request, "alerts/warning_detail.html", context)
 
@@ -267,11 +272,15 @@ def warning_feedback(request, pk):
 @requires(Perm.ALERT_FOLLOW_UP)
 @require_POST
 def warning_contact(request, pk):
-    return _act(
-        request, pk, Perm.ALERT_FOLLOW_UP, ContactForm(request.POST),
-        lambda w, d: services.do_record_contact(actor=request.user, warning=w, **d),
-        "联系记录已登记。",
-    )  # fmt: skip
+    """S-WARN-4: record a contact; a refused one is shown again with the error under its field."""
+    warning = _warning(request.user, pk, Perm.ALERT_FOLLOW_UP)
+    form = ContactForm(request.POST)
+    if form.is_valid() and run_service(
+        form, lambda: services.do_record_contact(actor=request.user, warning=warning, **form.cleaned_data)
+    ):
+        messages.success(request, "联系记录已登记。")
+        return redirect("alerts:warning-detail", pk=warning.pk)
+    return _render_detail(request, warning, contact_form=form)
 
 
 @requires(Perm.ALERT_FOLLOW_UP)

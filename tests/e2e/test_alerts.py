@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 from django.db.models import F
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.alerts.demo import seed_demo_alerts
@@ -91,6 +92,20 @@ def test_red_key_person_from_tag_to_control_flow(live_server, page_factory):
     due = counsellor.inner_text("[data-testid=due-visit]")
     assert "第 1 随访周期" in due and "7 天一周期" in due
     shot(counsellor, "72-alerts-counsellor-file")
+    # S-WARN-4 (issue 13): reported two days ago, opened today — a contact of yesterday is before cycle 1 began,
+    # so it is refused under 联系时间.
+    with unscoped("e2e: the report was made two days ago"):
+        Warning._base_manager.filter(pk=pk).update(tagged_at=F("tagged_at") - dt.timedelta(days=2))
+    yesterday = timezone.localtime() - dt.timedelta(days=1)
+    counsellor.goto(f"{base}/alerts/warnings/{pk}/")
+    counsellor.click("summary:has-text('登记联系记录')")
+    counsellor.select_option("[data-testid=contact] select[name=kind]", "phone")
+    counsellor.fill("[data-testid=contact] input[name=happened_at]", f"{yesterday:%Y-%m-%dT%H:%M}")
+    counsellor.fill("[data-testid=contact] textarea[name=note]", "补记昨天的电话")
+    counsellor.click("[data-testid=contact] button")
+    error = counsellor.wait_for_selector("[data-testid=contact] .invalid-feedback")
+    assert "早于第 1 随访周期开始" in error.inner_text() and "不能计入本周期" in error.inner_text()
+    shot(counsellor, "72b-alerts-contact-before-cycle")
     for number in (1, 2, 3):
         cycle_passes(pk)
         if number == 3:

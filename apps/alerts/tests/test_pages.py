@@ -11,6 +11,7 @@ from apps.alerts.choices import Colour, State
 from apps.alerts.models import Warning
 from apps.clients.services import do_register_client
 from apps.core.scoping import unscoped
+from conftest import make_user
 
 from .conftest import phq9
 
@@ -63,7 +64,8 @@ def test_dashboard_runs_a_fixed_number_of_queries(
     b.get("/alerts/")
     with django_assert_max_num_queries(14) as few:
         b.get("/alerts/")
-    make_warnings(tree, worker, district_admin, district_admin, red=3, orange=3, pending=2, unit=tree.c3)
+    counsellor_c3 = make_user("counsellor_c3", tree.c3, "counsellor")  # a responder must serve C3 (S-STAFF-2)
+    make_warnings(tree, worker, district_admin, counsellor_c3, red=3, orange=3, pending=2, unit=tree.c3)
     with django_assert_max_num_queries(len(few.captured_queries)):
         b.get("/alerts/")
     with django_assert_max_num_queries(len(few.captured_queries)):
