@@ -10,7 +10,7 @@ from apps.core.api import validated
 from apps.core.perms import Perm
 
 from . import selectors, services
-from .choices import CaseState, ConsentKind, Decision, DisorderJudgement, GivenBy, Requester, Severity
+from .choices import CaseState, ConsentKind, Decision, DisorderJudgement, GivenBy, OverrideGround, Requester, Severity
 from .models import Case, Consent, CounsellingSession, Reception
 
 
@@ -46,12 +46,14 @@ class CaseWriteSerializer(serializers.Serializer):
     counsellor = serializers.IntegerField(required=False, allow_null=True)
     requested_by = serializers.ChoiceField(choices=Requester.choices, default=Requester.CLIENT)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    crisis_ground = serializers.ChoiceField(choices=OverrideGround.choices, required=False, allow_blank=True)
 
 
 class TransitionSerializer(serializers.Serializer):
     to_state = serializers.ChoiceField(choices=CaseState.choices)
     requested_by = serializers.ChoiceField(choices=Requester.choices)
     reason = serializers.CharField(max_length=1000)
+    crisis_ground = serializers.ChoiceField(choices=OverrideGround.choices, required=False, allow_blank=True)
 
 
 class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -78,6 +80,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             counsellor=counsellor,
             requested_by=data["requested_by"],
             reason=data.get("reason", ""),
+            crisis_ground=data.get("crisis_ground", ""),
         )
         return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
 

@@ -11,6 +11,7 @@ class CaseState(models.TextChoices):
     TERMINATED = "terminated", "已终止"
     REFERRED = "referred", "已转介"
     CLOSED = "closed", "已结案"
+    WITHDRAWN = "withdrawn", "已撤回申请"
 
 
 class Requester(models.TextChoices):

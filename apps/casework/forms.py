@@ -13,11 +13,22 @@ class CounsellorField(forms.ModelChoiceField):
         return obj.full_name or obj.username
 
 
+def crisis_ground_field():
+    """The crisis exception of S-CLIENT-4: a minor's service started without a guardian's consent."""
+    return forms.ChoiceField(
+        label="危机例外依据",
+        choices=[("", "—（无）"), *OverrideGround.choices],
+        required=False,
+        help_text="仅当未成年来访者存在危机情形、来不及取得监护人同意时选择，并在原因中说明；事后应尽快告知监护人",
+    )
+
+
 class OpenCaseForm(forms.Form):
     client = forms.IntegerField(label="来访者编号", min_value=1)
     counsellor = CounsellorField(label="咨询师", queryset=User.objects.none(), required=False)
     requested_by = forms.ChoiceField(label="提出人", choices=Requester.choices, initial=Requester.CLIENT)
     reason = forms.CharField(label="申请原因", max_length=1000, required=False, widget=forms.Textarea(attrs=_text))
+    crisis_ground = crisis_ground_field()
 
     def __init__(self, *args, counsellors=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -27,7 +38,8 @@ class OpenCaseForm(forms.Form):
 class TransitionForm(forms.Form):
     to_state = forms.ChoiceField(label="变更为", choices=CaseState.choices)
     requested_by = forms.ChoiceField(label="提出人", choices=Requester.choices)
-    reason = forms.CharField(label="原因", max_length=1000, widget=forms.Textarea(attrs=_text))
+    reason = forms.CharField(label="原因", max_length=1000, required=False, widget=forms.Textarea(attrs=_text))
+    crisis_ground = crisis_ground_field()
 
     def __init__(self, *args, states=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -68,6 +68,10 @@ class CaseEvent(models.Model):
     kind = models.CharField("类别", max_length=20, choices=EventKind.choices, default=EventKind.STATE)
     requested_by = models.CharField("提出人", max_length=20, choices=Requester.choices, blank=True)
     reason = models.TextField("原因")
+    crisis_ground = models.CharField(
+        "危机例外依据", max_length=20, choices=OverrideGround.choices, blank=True,
+        help_text="未成年人未经监护人同意而开始服务时的危机情形（S-CLIENT-4 的例外）",
+    )  # fmt: skip
     from_counsellor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -96,8 +96,10 @@ def visible_consents(user):
 
 
 def counsellor_choices(user, unit=None):
-    """Active users holding NOTE_VIEW through an assignment inside ``user``'s subtree (and, given a
-    unit, covering it) — the people this user may see and assign."""
+    """Active users holding a counselling role through an assignment inside ``user``'s subtree (and, given a
+    unit, at it or above it: ``accounts.selectors.counsellors_over``) — the people this user may see and assign."""
+    from apps.accounts.roles import COUNSELLING_ROLES
+
     grant = active_grant(user)
     if grant is None:
         return User.objects.none()
@@ -107,6 +109,6 @@ def counsellor_choices(user, unit=None):
     ids = {
         a.user_id
         for a in assignments
-        if Perm.NOTE_VIEW in a.role.permissions and (unit is None or unit.path.startswith(a.unit.path))
+        if a.role.code in COUNSELLING_ROLES and (unit is None or unit.path.startswith(a.unit.path))
     }
     return User.objects.filter(pk__in=ids).order_by("full_name", "id")

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_change, log_event, snapshot
+from apps.clients.services import has_consenting_guardian
 from apps.core.access import active_grant, can
 from apps.core.perms import Perm
 from apps.core.scoping import unscoped
@@ -29,7 +30,7 @@ from .models import Case, CaseEvent, ConfidentialityOverride, Consent, Counselli
 
 # The explicit state machine (S-PRIN-1): from-state → states it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    CaseState.REQUESTED: frozenset({CaseState.ACTIVE}),
+    CaseState.REQUESTED: frozenset({CaseState.ACTIVE, CaseState.WITHDRAWN}),
     CaseState.ACTIVE: frozenset(
         {CaseState.PAUSED, CaseState.POSTPONED, CaseState.TERMINATED, CaseState.REFERRED, CaseState.CLOSED}
     ),
@@ -38,10 +39,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CaseState.TERMINATED: frozenset({CaseState.CLOSED}),
     CaseState.REFERRED: frozenset({CaseState.CLOSED}),
     CaseState.CLOSED: frozenset(),
+    CaseState.WITHDRAWN: frozenset(),
 }
-# For a minor only the guardian may ask for these (S-CLIENT-4).
-GUARDIAN_ONLY_FOR_MINORS = frozenset({CaseState.PAUSED, CaseState.POSTPONED, CaseState.TERMINATED})
-OPEN_STATES = frozenset(set(CaseState.values) - {CaseState.CLOSED})
+FINAL_STATES = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
+OPEN_STATES = frozenset(set(CaseState.values) - FINAL_STATES)
+# Ways out: the standard lets the client (or a minor's guardian) stop at every step (S-PRIN-1,
+# "在心理咨询服务的所有环节…都可以要求终止"), so no guardian or consent rule ever blocks these; every
+# non-final state has one of them (tests/test_case_machine.py walks each state to prove it).
+EXIT_STATES = frozenset(
+    {CaseState.PAUSED, CaseState.POSTPONED, CaseState.TERMINATED, CaseState.CLOSED, CaseState.WITHDRAWN}
+)
+# Acts that start, resume or hand on service: for a minor they need a consenting guardian who asks
+# (S-CLIENT-4), unless the standard's crisis clause applies (see ``check_requester``).
+CONSENT_STATES = frozenset({CaseState.REQUESTED, CaseState.ACTIVE, CaseState.REFERRED})
+# Withdrawing a request is the client's (or guardian's) own decision, never the counsellor's.
+WITHDRAW_REQUESTERS = frozenset({Requester.CLIENT, Requester.GUARDIAN})
 # Besides the case's own counsellor, roles that may read session notes when they hold NOTE_VIEW over the unit.
 # A psychiatrist is not one of them (issue 14): they read the notes of the cases assigned or referred to them,
 # i.e. where they are the case's counsellor (a referral inside the service changes the counsellor to them).
@@ -73,35 +85,54 @@ def _require(actor, perm, obj, message: str) -> None:
         raise ValidationError(message, code="forbidden")
 
 
-def check_requester(client, requested_by: str, *, to_state: str | None = None) -> None:
-    """Who may ask: a recorded guardian acts for a minor (S-CLIENT-4)."""
+def check_requester(client, requested_by: str, *, to_state: str = CaseState.REQUESTED, crisis_ground: str = "") -> None:
+    """Who may ask for ``to_state`` (opening a case asks for "requested"); errors name the field.
+
+    * A way out (pause, postpone, terminate, close, withdraw) is never blocked by the guardian rules:
+      the standard lets the client or a minor's guardian stop at every step (S-PRIN-1), so a minor
+      without a guardian can still leave.
+    * Starting, resuming or referring a minor's service needs a current guardian who consented and
+      who asks (S-CLIENT-4) — except in the standard's crisis clause (self-harm or harm-to-others intent,
+      danger to public safety: staff "有责任立即采取必要的措施"), recorded with its ground.
+    """
     if requested_by not in Requester.values:
-        raise ValidationError("请选择提出人。", code="requester")
-    minor = is_minor(client)
-    if requested_by == Requester.GUARDIAN and not client.guardians.exists():
-        raise ValidationError("该来访者未登记监护人，不能以监护人名义提出。", code="requester")
-    if minor and requested_by == Requester.CLIENT:
-        raise ValidationError("来访者未满 18 周岁，须由监护人代为提出。", code="minor")
-    if minor and to_state in GUARDIAN_ONLY_FOR_MINORS and requested_by != Requester.GUARDIAN:
-        raise ValidationError("来访者未满 18 周岁，暂停、延期或终止服务须由监护人提出。", code="minor")
+        raise ValidationError({"requested_by": "请选择提出人。"})
+    if crisis_ground and crisis_ground not in OverrideGround.values:
+        raise ValidationError({"crisis_ground": "请选择有效的危机情形。"})
+    if requested_by == Requester.GUARDIAN and not client.guardians.current().exists():
+        raise ValidationError(
+            {"requested_by": "该来访者没有在册的监护人，不能以监护人名义提出；请先在来访者页面登记监护人。"}
+        )
+    if to_state == CaseState.WITHDRAWN and requested_by not in WITHDRAW_REQUESTERS:
+        raise ValidationError({"requested_by": "撤回申请须由来访者本人或其监护人提出。"})
+    if to_state in EXIT_STATES or to_state not in CONSENT_STATES or not is_minor(client):
+        return
+    if crisis_ground:
+        return
+    if requested_by != Requester.GUARDIAN:
+        raise ValidationError(
+            {
+                "requested_by": "来访者未满 18 周岁，申请、开始、恢复服务或转介须由监护人提出；"
+                "如存在自伤、伤人或危害公共安全的危机情形，请选择危机例外依据并说明。"
+            },
+            code="minor",
+        )
+    if not has_consenting_guardian(client):
+        raise ValidationError({"requested_by": "监护人尚未表示同意，请先在来访者页面记录监护人的同意。"}, code="minor")
 
 
 def counsellor_covers(user, unit) -> bool:
-    """Whether ``user`` holds NOTE_VIEW through an assignment at ``unit`` or one of its ancestors."""
-    from apps.accounts.models import Assignment
+    """Whether ``user`` holds a counselling role at ``unit`` or one of its ancestors (S-STAFF-2, issue 13)."""
+    from apps.accounts.selectors import is_counsellor_over
 
-    if user is None or not user.is_active:
-        return False
-    for assignment in Assignment.objects.filter(user=user, unit__is_active=True).select_related("unit", "role"):
-        if Perm.NOTE_VIEW in assignment.role.permissions and unit.path.startswith(assignment.unit.path):
-            return True
-    return False
+    return is_counsellor_over(user, unit)
 
 
 def check_counsellor(counsellor, unit) -> None:
     if counsellor is not None and not counsellor_covers(counsellor, unit):
         raise ValidationError(
-            {"counsellor": "所选咨询师须持有“查看咨询记录”权限，且其岗位覆盖该个案所属单位。"}, code="counsellor"
+            {"counsellor": "所选人员不是该单位或其上级单位的心理咨询师、精神科医生，不能担任负责咨询师。"},
+            code="counsellor",
         )
 
 
@@ -114,16 +145,25 @@ def _bump(case: Case) -> None:
 
 
 @transaction.atomic
-def do_open_case(*, actor, client, counsellor=None, requested_by: str = Requester.CLIENT, reason: str = "") -> Case:
-    """Open a case for ``client`` in the client's unit (S-PRIN-1: at the client's or guardian's request)."""
+def do_open_case(
+    *,
+    actor,
+    client,
+    counsellor=None,
+    requested_by: str = Requester.CLIENT,
+    reason: str = "",
+    crisis_ground: str = "",
+) -> Case:
+    """Open a case for ``client`` in the client's unit (S-PRIN-1: at the client's or guardian's request).
+
+    A minor's case is opened at a consenting guardian's request, or under the crisis exception with
+    its ground and reason (``check_requester``)."""
     _require(actor, Perm.CLIENT_MANAGE, client, "您只能为本单位及下级单位的来访者建立个案。")
     if client.merged_into_id:
         raise ValidationError("该来访者记录已合并，请在合并后的记录上建立个案。", code="merged")
-    check_requester(client, requested_by)
-    reason = _text(reason, "reason", "申请原因", 1000)
-    with unscoped("one open case per client, checked across units"):
-        if Case.objects.filter(client=client, state__in=OPEN_STATES).exists():
-            raise ValidationError("该来访者已有未结案的个案，一人一案，请在原个案中继续服务。", code="duplicate")
+    check_requester(client, requested_by, crisis_ground=crisis_ground)
+    reason = _text(reason, "reason", "申请原因", 1000, required=bool(crisis_ground))
+    check_one_open_case(actor, client)
     check_counsellor(counsellor, client.unit)
     case = Case.objects.create(client=client, unit=client.unit, unit_path=client.unit_path, counsellor=counsellor)
     CaseEvent.objects.create(
@@ -132,26 +172,55 @@ def do_open_case(*, actor, client, counsellor=None, requested_by: str = Requeste
         to_state=CaseState.REQUESTED,
         requested_by=requested_by,
         reason=reason or "申请心理咨询服务",
+        crisis_ground=crisis_ground,
         recorded_by=actor,
         to_counsellor=counsellor,
     )
-    log_change(actor, case, {}, snapshot(case), purpose="建立个案")
+    purpose = "建立个案（危机例外：未经监护人同意）" if crisis_ground and is_minor(client) else "建立个案"
+    log_change(actor, case, {}, snapshot(case), purpose=purpose)
     return case
 
 
+def check_one_open_case(actor, client) -> None:
+    """One case per client (S-PRIN-2); the refusal points to the open case and to withdrawing it.
+
+    The case number is named only to someone who may see it (the check runs across units).
+    """
+    with unscoped("one open case per client, checked across units"):
+        existing = Case.objects.filter(client=client, state__in=OPEN_STATES).order_by("-id").first()
+    if existing is None:
+        return
+    if actor is None or can(actor, Perm.CLIENT_VIEW, existing):
+        where = f"个案 #{existing.pk}（{existing.get_state_display()}）"
+    else:
+        where = "其他单位的个案"
+    hint = "；如来访者（或监护人）不再需要该申请，可在原个案中撤回申请" if existing.state == CaseState.REQUESTED else ""
+    raise ValidationError(
+        {"client": f"该来访者已有未结案的{where}，一人一案，请在原个案中继续服务{hint}。"}, code="duplicate"
+    )
+
+
 @transaction.atomic
-def do_transition_case(*, actor, case: Case, to_state: str, requested_by: str, reason: str) -> CaseEvent:
-    """Move ``case`` along the state machine; refuse an illegal move and change nothing."""
+def do_transition_case(
+    *, actor, case: Case, to_state: str, requested_by: str, reason: str, crisis_ground: str = ""
+) -> CaseEvent:
+    """Move ``case`` along the state machine; refuse an illegal move and change nothing.
+
+    Withdrawing a requested case (S-PRIN-1) ends it like closing does, so the one-open-case rule
+    never keeps a client from a new request."""
     _require(actor, Perm.CLIENT_MANAGE, case, "您无权变更该个案的状态。")
     if to_state not in CaseState.values:
-        raise ValidationError("未知的个案状态。", code="state")
+        raise ValidationError({"to_state": "未知的个案状态。"}, code="state")
     if to_state not in TRANSITIONS[case.state]:
         allowed = "、".join(CaseState(s).label for s in CaseState.values if s in TRANSITIONS[case.state]) or "无"
         raise ValidationError(
-            f"个案当前为“{case.get_state_display()}”，不能变更为“{CaseState(to_state).label}”（可变更为：{allowed}）。",
+            {
+                "to_state": f"个案当前为“{case.get_state_display()}”，不能变更为“{CaseState(to_state).label}”"
+                f"（可变更为：{allowed}）。"
+            },
             code="illegal_transition",
         )
-    check_requester(case.client, requested_by, to_state=to_state)
+    check_requester(case.client, requested_by, to_state=to_state, crisis_ground=crisis_ground)
     reason = _text(reason, "reason", "变更原因", 1000, required=True)
     if to_state == CaseState.ACTIVE and case.counsellor_id is None:
         raise ValidationError("请先为个案指派咨询师，再开始服务。", code="no_counsellor")
@@ -159,7 +228,7 @@ def do_transition_case(*, actor, case: Case, to_state: str, requested_by: str, r
     _bump(case)
     from_state = case.state
     case.state = to_state
-    if to_state == CaseState.CLOSED:
+    if to_state in FINAL_STATES:
         case.closed_at = timezone.now()
     case.save(update_fields=["state", "closed_at"])
     event = CaseEvent.objects.create(
@@ -168,9 +237,13 @@ def do_transition_case(*, actor, case: Case, to_state: str, requested_by: str, r
         to_state=to_state,
         requested_by=requested_by,
         reason=reason,
+        crisis_ground=crisis_ground,
         recorded_by=actor,
     )
-    log_change(actor, case, before, snapshot(case), purpose=f"个案状态变更：{event}")
+    purpose = f"个案状态变更：{event}"
+    if crisis_ground and to_state in CONSENT_STATES and is_minor(case.client):
+        purpose += f"（危机例外：{OverrideGround(crisis_ground).label}，未经监护人同意）"
+    log_change(actor, case, before, snapshot(case), purpose=purpose)
     return event
 
 
@@ -178,8 +251,8 @@ def do_transition_case(*, actor, case: Case, to_state: str, requested_by: str, r
 def do_change_counsellor(*, actor, case: Case, counsellor, reason: str, client_informed: bool) -> CaseEvent:
     """Assign or change the case's counsellor (S-PRIN-2): reason given and the client informed."""
     _require(actor, Perm.CLIENT_MANAGE, case, "您无权为该个案指派咨询师。")
-    if case.state == CaseState.CLOSED:
-        raise ValidationError("个案已结案，不能更换咨询师。", code="closed")
+    if case.state in FINAL_STATES:
+        raise ValidationError(f"个案已{case.get_state_display().removeprefix('已')}，不能更换咨询师。", code="closed")
     if counsellor is None:
         raise ValidationError({"counsellor": "请选择咨询师。"})
     if counsellor.pk == case.counsellor_id:
@@ -231,8 +304,8 @@ def do_record_consent(
         raise ValidationError("个案与来访者不符。", code="mismatch")
     if kind == ConsentKind.RECORDING and session is None:
         raise ValidationError("录音录像同意须按每次咨询分别记录，请在咨询记录中勾选。", code="per_session")
-    if given_by == GivenBy.GUARDIAN and not client.guardians.exists():
-        raise ValidationError({"given_by": "该来访者未登记监护人。"})
+    if given_by == GivenBy.GUARDIAN and not client.guardians.current().exists():
+        raise ValidationError({"given_by": "该来访者没有在册的监护人，请先在来访者页面登记监护人。"})
     if is_minor(client) and given_by != GivenBy.GUARDIAN:
         raise ValidationError({"given_by": "来访者未满 18 周岁，须由监护人表示同意。"}, code="minor")
     if kind == ConsentKind.GUARDIAN and given_by != GivenBy.GUARDIAN:
@@ -419,6 +492,11 @@ def do_record_reception(*, actor, client, data: dict) -> Reception:
         **clean,
     )
     log_change(actor, reception, {}, snapshot(reception), purpose="咨询接待登记")
+    from apps.crisis.services import do_flag_crisis  # S-FLOW-3, S-WARN-2: crisis words flagged at once
+
+    # the client's own account only: staff notes such as "排除自杀风险" would flag every careful reception
+    texts = {str(Reception._meta.get_field(f).verbose_name): clean[f] for f in ("reason", "history")}
+    do_flag_crisis(actor=actor, unit=reception.unit, texts=texts, reception=reception, client=client)
     return reception
 
 

@@ -65,6 +65,7 @@ def case_create(request):
                     counsellor=form.cleaned_data["counsellor"],
                     requested_by=form.cleaned_data["requested_by"],
                     reason=form.cleaned_data["reason"],
+                    crisis_ground=form.cleaned_data["crisis_ground"],
                 ),
             )
             if case:
@@ -92,6 +93,7 @@ def case_detail(request, pk):
         "transition_form": TransitionForm(states=services.TRANSITIONS[case.state]) if manage else None,
         "has_transitions": bool(services.TRANSITIONS[case.state]),
         "minor": services.is_minor(case.client),
+        "guardian_consented": services.has_consenting_guardian(case.client),
     }
     return render(request, "casework/case_detail.html", context)
 
@@ -110,6 +112,7 @@ def case_transition(request, pk):
                 to_state=form.cleaned_data["to_state"],
                 requested_by=form.cleaned_data["requested_by"],
                 reason=form.cleaned_data["reason"],
+                crisis_ground=form.cleaned_data["crisis_ground"],
             ),
         )
         if done:

@@ -51,3 +51,12 @@ class EmergencyReason(models.TextChoices):
     PUBLIC_SAFETY = "public_safety", "危及公共安全"
     MEDICAL = "medical", "紧急就医"
     OTHER = "other", "其他紧急情况"
+
+
+class ConsentMethod(models.TextChoices):
+    """How a guardian's consent was given (S-CLIENT-4): kept with the consent, never guessed."""
+
+    IN_PERSON = "in_person", "当面签字确认"
+    WRITTEN = "written", "书面同意书"
+    PHONE = "phone", "电话确认（已录音或有见证人）"
+    ONLINE = "online", "线上确认"

@@ -2,7 +2,7 @@ from django import forms
 
 from apps.orgs.models import OrgUnit
 
-from .choices import Education, EmergencyReason, Gender, PoliticalStatus
+from .choices import ConsentMethod, Education, EmergencyReason, Gender, PoliticalStatus
 from .models import ServiceTargetCategory
 
 # 18 characters plus the spaces a pasted number may carry ("330106 19800101 0312"); they are dropped
@@ -72,3 +72,32 @@ class EmergencyForm(forms.Form):
     identifier = forms.CharField(label="身份证号码或手机号码", max_length=20)
     reason = forms.ChoiceField(label="事由类别", choices=EmergencyReason.choices, widget=forms.Select(attrs=_select))
     reason_text = forms.CharField(label="事由说明", max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class GuardianChangeForm(forms.Form):
+    """A guardian's details (S-CLIENT-4); another person taking over is an end plus a new guardian."""
+
+    name = forms.CharField(label="监护人姓名", max_length=50)
+    relationship = forms.CharField(label="与来访者关系", max_length=20, help_text="如：父亲、母亲、祖母、法定监护人")
+    phone = forms.CharField(label="监护人电话", max_length=20)
+
+
+class GuardianForm(GuardianChangeForm):
+    """A new guardian with their consent: who (the guardian), when and how it was given."""
+
+    consent_method = forms.ChoiceField(
+        label="同意方式",
+        choices=[("", "—"), *ConsentMethod.choices],
+        required=False,
+        widget=forms.Select(attrs=_select),
+    )
+    consent_given_at = forms.DateTimeField(
+        label="同意时间", required=False, help_text="留空为现在；格式：2026-05-01 14:30"
+    )
+    consent = forms.BooleanField(label="监护人已阅读告知书，并同意作为监护人代来访者表示同意和提出申请", required=False)
+
+
+class GuardianEndForm(forms.Form):
+    reason = forms.CharField(
+        label="终止原因", max_length=200, required=False, help_text="如：已满 18 周岁、监护关系变更、由其他监护人代理"
+    )

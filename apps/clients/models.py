@@ -6,7 +6,7 @@ from apps.vault.fields import BlindIndexField, EncryptedCharField, EncryptedText
 from apps.vault.models import VaultModel, VaultQuerySet
 from apps.vault.normalizers import normalize_id_number, normalize_phone, normalize_text
 
-from .choices import Education, EmergencyReason, Gender, PoliticalStatus
+from .choices import ConsentMethod, Education, EmergencyReason, Gender, PoliticalStatus
 
 
 class ServiceTargetCategory(models.Model):
@@ -131,8 +131,18 @@ class EmergencyAccess(models.Model):
         return f"紧急调阅 #{self.pk}"
 
 
+class GuardianQuerySet(VaultQuerySet):
+    def current(self):
+        """Guardians not ended: the ones who may act for the client today."""
+        return self.filter(ended_at__isnull=True)
+
+
 class Guardian(VaultModel):
-    """A minor client's guardian (S-CLIENT-4): acts for the minor in every consent and request."""
+    """A client's guardian (S-CLIENT-4): acts for a minor in every consent and request.
+
+    Recorded with the guardian's consent (when, how, which notice); ended rather than deleted, so
+    who could act for the client at any time stays on record.
+    """
 
     scope_path_field = "client__unit_path"
 
@@ -143,10 +153,23 @@ class Guardian(VaultModel):
     phone_index = BlindIndexField(source="phone", normalizer=normalize_phone)
     consent_given_at = models.DateTimeField("监护人同意时间", null=True, blank=True)
     consent_notice_version = models.CharField("告知书版本", max_length=20, blank=True)
+    consent_method = models.CharField("同意方式", max_length=20, choices=ConsentMethod.choices, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="记录人"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField("终止时间", null=True, blank=True)
+    ended_reason = models.CharField("终止原因", max_length=200, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="终止记录人",
+    )
+
+    objects = models.Manager.from_queryset(GuardianQuerySet)()
 
     class Meta:
         verbose_name = "监护人"

@@ -13,7 +13,7 @@ from apps.core.perms import Perm
 from apps.core.scoping import unscoped
 from apps.identity.phones import normalize_phone
 
-from .models import Client, EmergencyAccess
+from .models import Client, EmergencyAccess, Guardian
 from .services import active_emergency_access
 
 ID_RE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
@@ -173,3 +173,16 @@ def unit_by_code(code: str):
     if not code:
         return None
     return OrgUnit.objects.filter(code__iexact=code).order_by("pk").first()
+
+
+def client_guardians(client: Client) -> list[Guardian]:
+    """A client's guardians for the client page: current ones first, ended ones kept below."""
+    rows = client.guardians.select_related("recorded_by", "ended_by")
+    return sorted(rows, key=lambda g: (g.ended_at is not None, g.pk))
+
+
+def access_guardian(user, pk, perm: str = Perm.CLIENT_MANAGE) -> Guardian:
+    """One guardian of a client in ``user``'s scope, or 404 (missing and forbidden look the same)."""
+    from apps.core.access import access_by_id
+
+    return access_by_id(Guardian.objects.select_related("client", "client__unit"), pk, user, perm)

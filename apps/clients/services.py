@@ -22,7 +22,7 @@ from apps.vault.crypto import blind_index
 from apps.vault.normalizers import normalize_id_number, normalize_text
 from apps.vault.normalizers import normalize_phone as normalize_phone_index
 
-from .choices import Education, EmergencyReason, Gender, PoliticalStatus
+from .choices import ConsentMethod, Education, EmergencyReason, Gender, PoliticalStatus
 from .models import Client, ClientTransfer, EmergencyAccess, Guardian
 
 EMERGENCY_WINDOW = timedelta(hours=2)
@@ -271,21 +271,37 @@ def age_on(birth_date, today=None) -> int | None:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
-def check_guardian(data: dict | None) -> dict:
-    """Validate a guardian: name, relationship, a valid phone and the guardian's consent."""
+def check_guardian(
+    data: dict | None, *, keyed: bool = False, consent_message: str = "未满 14 周岁的来访者须经监护人同意后才能登记。"
+) -> dict:
+    """Validate a guardian: name, relationship, a valid phone and the guardian's consent.
+
+    ``keyed`` puts each error on its field (the guardian page's ``name``, ``phone``…); the
+    registration forms name these fields differently, so there the errors stay above the form.
+    """
+
+    def fail(field: str, message: str):
+        raise ValidationError({field: message} if keyed else message)
+
     data = dict(data or {})
     name = (data.get("name") or "").strip()
     relationship = (data.get("relationship") or "").strip()
     if not name or not relationship:
-        raise ValidationError("请填写监护人姓名及与来访者的关系。")
+        fail("name" if not name else "relationship", "请填写监护人姓名及与来访者的关系。")
     if len(name) > 50 or len(relationship) > 20:
-        raise ValidationError("监护人姓名不能超过 50 个字，关系不能超过 20 个字。")
+        fail("name" if len(name) > 50 else "relationship", "监护人姓名不能超过 50 个字，关系不能超过 20 个字。")
     phone = (data.get("phone") or "").strip()
     if not phone:
-        raise ValidationError("请填写监护人联系电话。")
-    data.update(name=name, relationship=relationship, phone=normalize_phone(phone))
+        fail("phone", "请填写监护人联系电话。")
+    try:
+        phone = normalize_phone(phone)
+    except ValidationError as error:
+        if not keyed:
+            raise
+        raise ValidationError({"phone": error.messages}) from None
+    data.update(name=name, relationship=relationship, phone=phone)
     if not data.get("consent"):
-        raise ValidationError("未满 14 周岁的来访者须经监护人同意后才能登记。")
+        fail("consent", consent_message)
     return data
 
 
@@ -295,12 +311,93 @@ def _add_guardian(actor, client: Client, guardian: dict) -> Guardian:
         name=guardian["name"],
         relationship=guardian["relationship"],
         phone=guardian["phone"],
-        consent_given_at=timezone.now(),
+        consent_given_at=guardian.get("consent_given_at") or timezone.now(),
         consent_notice_version=CONSENT_NOTICE_VERSION,
+        consent_method=guardian.get("consent_method", ""),
         recorded_by=actor,
     )
-    log_change(actor, row, {}, snapshot(row))
+    log_change(actor, row, {}, snapshot(row), purpose="登记监护人及其同意")
     return row
+
+
+def _require_guardian_manage(actor, client: Client) -> None:
+    if actor is not None and not can(actor, Perm.CLIENT_MANAGE, client):
+        raise ValidationError("您无权登记或变更该来访者的监护人。", code="forbidden")
+    if client.merged_into_id:
+        raise ValidationError(
+            f"该记录已合并到来访者 #{client.merged_into_id}，请在合并后的档案中登记监护人。", code="merged"
+        )
+
+
+@transaction.atomic
+def do_add_guardian(*, actor, client: Client, data: dict) -> Guardian:
+    """S-CLIENT-4: record a guardian at any time, with the guardian's consent (when, how, which notice).
+
+    The guardian acts for a minor from then on; the same person (same phone) is not recorded twice
+    while current. Refused with the error on the field and nothing written.
+    """
+    _require_guardian_manage(actor, client)
+    clean = check_guardian(
+        data, keyed=True, consent_message="请确认监护人已阅读告知书并表示同意；没有监护人的同意不能登记为监护人。"
+    )
+    method = data.get("consent_method") or ""
+    if method not in ConsentMethod.values:
+        raise ValidationError({"consent_method": "请选择监护人表示同意的方式。"})
+    given_at = data.get("consent_given_at") or timezone.now()
+    if given_at > timezone.now():
+        raise ValidationError({"consent_given_at": "同意时间不能晚于现在。"})
+    if Guardian.objects.current().filter(client=client).search_exact("phone", clean["phone"]).exists():
+        raise ValidationError({"phone": "该电话已登记为本来访者的监护人；如需修改请在原监护人处修改。"})
+    return _add_guardian(actor, client, {**clean, "consent_method": method, "consent_given_at": given_at})
+
+
+@transaction.atomic
+def do_change_guardian(*, actor, guardian: Guardian, data: dict) -> Guardian:
+    """S-CLIENT-4: correct a current guardian's name, relationship or phone (audited, before and after).
+
+    Another person taking over is not a change: end this guardian and record the new one with
+    their own consent.
+    """
+    _require_guardian_manage(actor, guardian.client)
+    if guardian.ended_at is not None:
+        raise ValidationError({"name": "该监护人已终止，不能再修改；如需恢复请重新登记监护人。"})
+    clean = check_guardian({**data, "consent": True}, keyed=True)
+    others = Guardian.objects.current().filter(client_id=guardian.client_id).exclude(pk=guardian.pk)
+    if others.search_exact("phone", clean["phone"]).exists():
+        raise ValidationError({"phone": "该电话已登记为本来访者的另一位监护人。"})
+    before = snapshot(guardian)
+    guardian.name, guardian.relationship, guardian.phone = clean["name"], clean["relationship"], clean["phone"]
+    guardian.save(update_fields=["name", "relationship", "phone"])
+    log_change(actor, guardian, before, snapshot(guardian), purpose="修改监护人信息")
+    return guardian
+
+
+@transaction.atomic
+def do_end_guardian(*, actor, guardian: Guardian, reason: str) -> Guardian:
+    """S-CLIENT-4: end a guardian (kept on record, with who ended it, when and why).
+
+    Allowed at any time: a minor's case can still be paused, postponed or terminated without a
+    guardian (apps.casework.services.check_requester); starting or resuming service then waits
+    for a new guardian's consent.
+    """
+    _require_guardian_manage(actor, guardian.client)
+    if guardian.ended_at is not None:
+        raise ValidationError({"reason": "该监护人已于此前终止。"})
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"reason": "请填写终止原因（如：已满 18 周岁、监护关系变更）。"})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "终止原因不能超过 200 个字。"})
+    before = snapshot(guardian)
+    guardian.ended_at, guardian.ended_reason, guardian.ended_by = timezone.now(), reason, actor
+    guardian.save(update_fields=["ended_at", "ended_reason", "ended_by"])
+    log_change(actor, guardian, before, snapshot(guardian), purpose=f"终止监护人：{reason}")
+    return guardian
+
+
+def has_consenting_guardian(client: Client) -> bool:
+    """Whether a current guardian of ``client`` has given consent (S-CLIENT-4)."""
+    return Guardian.objects.current().filter(client=client, consent_given_at__isnull=False).exists()
 
 
 @transaction.atomic

@@ -13,5 +13,8 @@ urlpatterns = [
     path("<int:pk>/registration-form.pdf", views.registration_form, name="registration-form"),
     path("<int:pk>/transfer/", views.client_transfer, name="client-transfer"),
     path("<int:pk>/merge/", views.client_merge, name="client-merge"),
+    path("<int:pk>/guardians/new/", views.guardian_add, name="guardian-add"),
+    path("guardians/<int:pk>/edit/", views.guardian_edit, name="guardian-edit"),
+    path("guardians/<int:pk>/end/", views.guardian_end, name="guardian-end"),
     path("emergency/", views.emergency, name="emergency"),
 ]

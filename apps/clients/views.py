@@ -15,7 +15,7 @@ from apps.identity.phones import format_phone
 from apps.orgs.models import OrgUnit
 
 from . import selectors, services
-from .forms import ClientForm, EmergencyForm, MergeForm, TransferForm
+from .forms import ClientForm, EmergencyForm, GuardianChangeForm, GuardianEndForm, GuardianForm, MergeForm, TransferForm
 from .models import ServiceTargetCategory
 from .pdf import registration_form_pdf
 
@@ -57,7 +57,7 @@ def client_detail(request, pk):
         # a merged record is history only: no editing, no unmasking (the kept record has the data)
         "can_manage": live and can(request.user, Perm.CLIENT_MANAGE, client),
         "can_unmask": live and can(request.user, Perm.CLIENT_UNMASK, client),
-        "guardians": list(client.guardians.all()),
+        "guardians": selectors.client_guardians(client),
         "transfers": list(client.transfers.select_related("from_unit", "to_unit", "handed_over_by")),
         "age": services.age_on(client.birth_date),
     }
@@ -282,3 +282,56 @@ def registration_form(request, pk):
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="registration-{client.pk}.pdf"'
     return response
+
+
+def _guardian_page(request, form, client, title, submit, guardian=None, ending=False):
+    context = {"form": form, "client": client, "title": title, "submit": submit, "guardian": guardian, "ending": ending}
+    return render(request, "clients/guardian_form.html", context)
+
+
+@requires(Perm.CLIENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def guardian_add(request, pk):
+    """Record a guardian and their consent on the client's page, at any time (S-CLIENT-4)."""
+    client, _ = selectors.access_client_by_id(request.user, pk, Perm.CLIENT_MANAGE)
+    form = GuardianForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form, lambda: services.do_add_guardian(actor=request.user, client=client, data=form.cleaned_data)
+        )
+        if done:
+            messages.success(request, "监护人及其同意已登记。")
+            return redirect("clients:client-detail", pk=client.pk)
+    return _guardian_page(request, form, client, "登记监护人", "登记")
+
+
+@requires(Perm.CLIENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def guardian_edit(request, pk):
+    guardian = selectors.access_guardian(request.user, pk)
+    initial = {"name": guardian.name, "relationship": guardian.relationship, "phone": format_phone(guardian.phone)}
+    form = GuardianChangeForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form, lambda: services.do_change_guardian(actor=request.user, guardian=guardian, data=form.cleaned_data)
+        )
+        if done:
+            messages.success(request, "监护人信息已修改。")
+            return redirect("clients:client-detail", pk=guardian.client_id)
+    return _guardian_page(request, form, guardian.client, "修改监护人信息", "保存", guardian)
+
+
+@requires(Perm.CLIENT_MANAGE)
+@require_http_methods(["GET", "POST"])
+def guardian_end(request, pk):
+    guardian = selectors.access_guardian(request.user, pk)
+    form = GuardianEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = run_service(
+            form,
+            lambda: services.do_end_guardian(actor=request.user, guardian=guardian, reason=form.cleaned_data["reason"]),
+        )
+        if done:
+            messages.success(request, "已终止该监护人，记录保留在来访者档案中。")
+            return redirect("clients:client-detail", pk=guardian.client_id)
+    return _guardian_page(request, form, guardian.client, "终止监护人", "确认终止", guardian, ending=True)
