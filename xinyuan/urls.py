@@ -83,6 +83,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
     path("outreach/", include("apps.outreach.urls")),
+    path("crisis/", include("apps.crisis.urls")),
     path("screening/", include("apps.screening.urls")),
     path("appointments/", include("apps.appointments.urls")),
     path("book/", include("apps.appointments.public_urls")),

@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.audit.services import log_change, snapshot
 from apps.core.access import can, can_in_unit
 from apps.core.perms import Perm
+from apps.crisis.services import do_flag_crisis
 from apps.identity.phones import normalize_phone
 from apps.workdays.deadlines import StoredDeadline, stored_deadline
 from apps.workdays.services import add_days, add_working_days
@@ -134,7 +135,10 @@ def do_record_inquiry(
     client=None,
     answer: str = "",
 ) -> RemoteInquiry:
-    """Register a phone/online/SMS inquiry; one not answered at once gets its reply deadline now."""
+    """Register a phone/online/SMS inquiry; one not answered at once gets its reply deadline now.
+
+    A question holding a crisis expression is flagged at once and the unit's crisis handler told
+    (S-FLOW-3, S-WARN-2; apps.crisis)."""
     _require_manage_in(actor, unit)
     if channel not in Channel.values:
         raise ValidationError("请选择咨询渠道。", code="channel")
@@ -164,6 +168,7 @@ def do_record_inquiry(
             setattr(inquiry, name, value)
     inquiry.save()
     log_change(actor, inquiry, {}, snapshot(inquiry))
+    do_flag_crisis(actor=actor, unit=unit, texts={"咨询内容": question}, inquiry=inquiry, client=client)
     return inquiry
 
 
