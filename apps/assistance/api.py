@@ -419,6 +419,9 @@ class DispatchWriteSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=DispatchRole.choices)
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="越时段调派原因")
+    skill = serializers.ChoiceField(choices=Skill.choices, required=False)
+    urgent = serializers.BooleanField(required=False, default=True, help_text="同时发短信到名册联系电话")
 
 
 class DispatchSerializer(serializers.Serializer):
@@ -428,6 +431,8 @@ class DispatchSerializer(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     status = serializers.CharField()
+    reason = serializers.CharField()
+    urgent = serializers.BooleanField()
 
 
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

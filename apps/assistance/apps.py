@@ -15,6 +15,9 @@ class AssistanceConfig(AppConfig):
         from apps.workdays.deadlines import register_deadline_source
 
         from . import datasets  # noqa: F401 - registers the exportable lists (X-3)
+        from .notices import register as register_notices
+
+        register_notices()  # the crisis-dispatch notification template (H-SVC-3)
         from .deadline_sources import HELP_ASSIGNMENT
 
         register_deadline_source(HELP_ASSIGNMENT)  # recomputed when a year's holidays are entered

@@ -119,6 +119,16 @@ class DispatchRole(models.TextChoices):
     SUPPORT = "support", "后勤联络"
 
 
+# H-SVC-3: who is qualified for a task. A responder must hold at least one of the role's skills;
+# an empty tuple means any trained responder on the roster (logistics needs no clinical skill).
+ROLE_SKILLS = {
+    DispatchRole.LEADER: (Skill.CRISIS_INTERVENTION,),
+    DispatchRole.COUNSELLOR: (Skill.CRISIS_INTERVENTION, Skill.GRIEF, Skill.CHILDREN, Skill.GROUP),
+    DispatchRole.HOTLINE: (Skill.HOTLINE,),
+    DispatchRole.SUPPORT: (),
+}
+
+
 class DispatchStatus(models.TextChoices):
     DISPATCHED = "dispatched", "已调派"
     COMPLETED = "completed", "已完成"

@@ -212,7 +212,7 @@ def seed_demo_assistance(units: dict, users: dict) -> dict:
     yesterday, tomorrow = today - dt.timedelta(days=1), today + dt.timedelta(days=1)
     done = services.do_dispatch(
         actor=None, event=event, responders=available[:2], role="counsellor", starts_at=_local(yesterday, 9),
-        ends_at=_local(yesterday, 13),
+        ends_at=_local(yesterday, 13), urgent=False,
     )  # fmt: skip
     for dispatch in done:
         services.do_report_dispatch(

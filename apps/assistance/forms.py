@@ -226,6 +226,8 @@ class MobiliseFilterForm(forms.Form):
 
 
 class DispatchForm(forms.Form):
+    """Tick responders and a task; ``reason`` is needed for anyone outside their own available period."""
+
     role = forms.ChoiceField(label="任务", choices=DispatchRole.choices, widget=forms.Select(attrs=_select))
     responders = forms.ModelMultipleChoiceField(
         label="调派人员",
@@ -233,13 +235,33 @@ class DispatchForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": UNAVAILABLE_CHOICE, "invalid_pk_value": UNAVAILABLE_CHOICE},
     )
+    reason = forms.CharField(
+        label="越时段调派原因",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="所选人员不在本人可调派时段内（标有“越时段”）时必填，将记入调派记录和审计日志。",
+    )
+    urgent = forms.BooleanField(
+        label="紧急调派：除站内信外，同时发短信到名册登记的联系电话", required=False, initial=True
+    )
 
-    def __init__(self, *args, candidates=None, **kwargs):
+    def __init__(self, *args, candidates=None, outside=None, **kwargs):
+        """``candidates``: who may be ticked; ``outside``: {responder id: "越时段…" note} for those out of hours."""
         super().__init__(*args, **kwargs)
+        outside = outside or {}
         self.fields["responders"].queryset = candidates
         _responder_labels(
             self.fields["responders"],
-            lambda r: f"{r.unit.name}；{'、'.join(s.get_skill_display() for s in r.skills.all())}",
+            lambda r: "；".join(
+                p
+                for p in (
+                    r.unit.name,
+                    "、".join(s.get_skill_display() for s in r.skills.all()),
+                    outside.get(r.pk, ""),
+                )
+                if p
+            ),
         )
 
 

@@ -324,6 +324,18 @@ class Dispatch(models.Model):
     people_served = models.PositiveIntegerField("服务人次", null=True, blank=True)
     summary = models.CharField("服务小结", max_length=500, blank=True)
     dispatched_by = _user_fk("调派人")
+    # H-SVC-3: sent outside the responder's own available period — allowed only with a reason.
+    reason = models.CharField("越时段调派原因", max_length=500, blank=True)
+    urgent = models.BooleanField("紧急调派（同时发短信）", default=True)
+    # What the responder was really told: the inbox row, and the SMS to the roster's contact number.
+    notification = models.ForeignKey(
+        "notifications.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="站内信",
+    )  # fmt: skip
+    sms_notification = models.ForeignKey(
+        "notifications.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="短信",
+    )  # fmt: skip
     created_at = models.DateTimeField("调派时间", auto_now_add=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 

@@ -254,6 +254,20 @@ def visible_events(user, perm: str = Perm.ASSISTANCE_VIEW):
     return scope(StressEvent.objects.select_related("unit"), user, perm)
 
 
+def event_dispatch_notices(event) -> list:
+    """The dispatches of ``event`` for its page, each with ``notices``: what really went out per channel."""
+    from . import notices
+
+    rows = list(
+        event_dispatches(event)
+        .select_related("notification", "sms_notification")
+        .prefetch_related("notification__deliveries", "sms_notification__deliveries")
+    )
+    for row in rows:
+        row.notices = notices.channel_states(row)
+    return rows
+
+
 def event_dispatches(event):
     return (
         Dispatch.objects.filter(event=event)
@@ -272,16 +286,22 @@ def mobilisation_candidates(user, event, starts_at, ends_at, *, committee=None, 
     membership lapsed (revoked) or whose account is closed.
     """
     local = starts_at.astimezone(SHANGHAI)
-    rows = visible_responders(user, Perm.CRISIS_MANAGE).filter(
-        unit_path__startswith=event.unit_path,
-        status=Availability.AVAILABLE,
+    rows = _roster_for_event(user, event, starts_at, ends_at, committee=committee, skill=skill).filter(
         available_weekdays__contains=str(local.isoweekday()),
         available_from__lte=local.time(),
         available_to__gte=local.time(),
     )
+    return rows.order_by("unit__path", "user__full_name", "id")
+
+
+def _roster_for_event(user, event, starts_at, ends_at, *, committee=None, skill: str = ""):
+    """Responders of the event's association in the user's scope, available, active, not lapsed, not busy."""
     from apps.membership.selectors import lapsed_member_users, root_path_of
 
-    rows = rows.filter(user__is_active=True).exclude(user_id__in=lapsed_member_users(root_path_of(event.unit_path)))
+    rows = visible_responders(user, Perm.CRISIS_MANAGE).filter(
+        unit_path__startswith=event.unit_path, status=Availability.AVAILABLE, user__is_active=True
+    )
+    rows = rows.exclude(user_id__in=lapsed_member_users(root_path_of(event.unit_path)))
     if committee is not None:
         rows = rows.filter(unit=committee)
     if skill:
@@ -290,7 +310,84 @@ def mobilisation_candidates(user, event, starts_at, ends_at, *, committee=None, 
         responder=OuterRef("pk"), status=DispatchStatus.DISPATCHED, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     on_duty = HotlineShift.objects.filter(responder=OuterRef("pk"), starts_at__lt=ends_at, ends_at__gt=starts_at)
-    return rows.exclude(Exists(dispatched)).exclude(Exists(on_duty)).order_by("unit__path", "user__full_name", "id")
+    return rows.exclude(Exists(dispatched)).exclude(Exists(on_duty))
+
+
+def next_period_start(responder, moment: dt.datetime) -> dt.datetime | None:
+    """The first moment at or after ``moment`` when ``responder``'s weekly period begins (Shanghai time)."""
+    local = moment.astimezone(SHANGHAI)
+    for offset in range(8):
+        day = local.date() + dt.timedelta(days=offset)
+        if str(day.isoweekday()) not in responder.available_weekdays:
+            continue
+        begins = dt.datetime.combine(day, responder.available_from, tzinfo=SHANGHAI)
+        if begins >= local:
+            return begins
+    return None
+
+
+NEAREST_LIMIT = 10
+
+
+def nearest_responders(user, event, starts_at, ends_at, *, committee=None, skill: str = "", limit=NEAREST_LIMIT):
+    """H-SVC-3: when nobody's weekly period covers the window, the qualified people nearest to it.
+
+    The same roster as ``mobilisation_candidates`` (association, scope, committee, skill, available,
+    not busy) without the weekly-period condition, leaving out those whose period does cover the
+    start. Each row carries ``next_available`` (when their own period next begins) and
+    ``next_shift`` (their next hotline shift starting at or after the start); the list is sorted by
+    whichever comes first. These people can be dispatched with a reason (``do_dispatch``).
+    """
+    from .services import available_at
+
+    next_shift = (
+        HotlineShift.objects.filter(responder=OuterRef("pk"), starts_at__gte=starts_at)
+        .order_by("starts_at")
+        .values("starts_at")[:1]
+    )
+    rows = list(
+        _roster_for_event(user, event, starts_at, ends_at, committee=committee, skill=skill)
+        .annotate(next_shift=Subquery(next_shift))
+        .order_by("unit__path", "user__full_name", "id")
+    )
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    nearest = []
+    for row in rows:
+        if available_at(row, starts_at):
+            continue
+        row.next_available = next_period_start(row, starts_at)
+        row.nearest_at = min(row.next_available or far, row.next_shift or far)
+        nearest.append(row)
+    nearest.sort(key=lambda r: (r.nearest_at, r.next_shift or far, r.user.full_name, r.pk))
+    return nearest[:limit]
+
+
+def dispatch_choices(user, event, starts_at, ends_at, *, committee=None, skill: str = ""):
+    """H-SVC-3: (candidates, nearest, offered, outside notes) for the mobilise page.
+
+    ``offered`` is who may be ticked: the candidates first, then the nearest people outside their
+    own period (``outside`` maps their id to a note saying when they are next available).
+    """
+    candidates = mobilisation_candidates(user, event, starts_at, ends_at, committee=committee, skill=skill)
+    nearest = nearest_responders(user, event, starts_at, ends_at, committee=committee, skill=skill)
+    outside = {r.pk: _outside_note(r) for r in nearest}
+    ids = [*candidates.values_list("pk", flat=True), *outside]
+    offered = _ordered(visible_responders(user, Perm.CRISIS_MANAGE).filter(pk__in=ids), ids)
+    return candidates, nearest, offered, outside
+
+
+def _ordered(rows, ids):
+    """``rows`` ordered as ``ids`` (a CASE expression keeps it a queryset, as a form field needs)."""
+    from django.db.models import Case, IntegerField, When
+
+    if not ids:
+        return rows.none()
+    return rows.order_by(Case(*[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)], output_field=IntegerField()))
+
+
+def _outside_note(row) -> str:
+    when = row.next_available.astimezone(SHANGHAI) if row.next_available else None
+    return "越时段" + (f"，最早 {when:%m-%d %H:%M}" if when else "")
 
 
 def week_start(day: dt.date) -> dt.date:

@@ -21,8 +21,10 @@ from apps.notifications.services import notify_user
 from apps.orgs.choices import UnitKind
 from apps.workdays.deadlines import stored_deadline
 
+from . import notices
 from .choices import (
     OPEN_HELP_STATUSES,
+    ROLE_SKILLS,
     Availability,
     DispatchRole,
     DispatchStatus,
@@ -59,6 +61,7 @@ DEFAULT_ASSIGN_WORKING_DAYS = 2
 DEFAULT_EDUCATION_MINIMUM = Decimal("24.0")
 MAX_SHIFT_HOURS = 12
 MAX_DISPATCH_DAYS = 14
+NOTICE_FIELDS = ("notification", "sms_notification")  # set after the audit entry, by notices
 MAX_HOURS_PER_RECORD = Decimal("24")
 FIRST_DATE = dt.date(2000, 1, 1)
 
@@ -738,37 +741,79 @@ def busy_between(responder_ids, starts_at, ends_at) -> set[int]:
     return set(dispatched) | set(on_duty)
 
 
-@transaction.atomic
-def do_dispatch(*, actor, event: StressEvent, responders, role: str, starts_at, ends_at) -> list[Dispatch]:
-    """Send responders to an event for a time window, in one transaction.
+def check_qualified(responder, role: str, skill: str = "") -> None:
+    """H-SVC-3: ``responder`` holds a skill the role needs (``ROLE_SKILLS``) and the skill asked for, if any."""
+    have = {s.skill for s in responder.skills.all()}
+    needed = ROLE_SKILLS.get(role, ())
+    name = responder.user.full_name
+    if needed and not have.intersection(needed):
+        wanted = "、".join(Skill(s).label for s in needed) + ("之一" if len(needed) > 1 else "")
+        raise _refuse(f"{name}不具备担任“{DispatchRole(role).label}”所需的技能（{wanted}），不能调派。", "unqualified")
+    if skill and skill not in have:
+        raise _refuse(f"{name}没有所需的“{Skill(skill).label}”技能，不能调派。", "unqualified")
 
-    Each responder is locked, then refused if unavailable, outside their weekly period at the start,
-    outside the event's association, or already dispatched or on hotline duty in that window.
+
+def _refuse(message: str, code: str, field: str = "responders") -> ValidationError:
+    """A refusal keyed to the form field it concerns (the mobilise page shows it there)."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
+@transaction.atomic
+def do_dispatch(
+    *, actor, event: StressEvent, responders, role: str, starts_at, ends_at, reason: str = "", skill: str = "",
+    urgent: bool = True,
+) -> list[Dispatch]:  # fmt: skip
+    """Send responders to an event for a time window, in one transaction, and tell each of them.
+
+    Each responder is locked, then refused if marked unavailable, not qualified for the role (or
+    without the ``skill`` asked for), outside the event's association, a lapsed member, or already
+    dispatched or on hotline duty in that window. Someone whose weekly period does not cover the
+    start (at 00:30 usually nobody's does) may still be sent when the coordinator gives a ``reason``;
+    the reason is stored on the dispatch and in the audit entry. An urgent dispatch also sends an
+    SMS to the roster's contact number; what went out is recorded per channel (apps.notifications).
     """
     _require(actor, Perm.CRISIS_MANAGE, event)
     if event.status != EventStatus.OPEN:
         raise ValidationError("该事件的援助已经结束，不能再调派。", code="status")
     check_choice(role, DispatchRole, "任务", "role")
+    if skill:
+        check_choice(skill, Skill, "所需技能", "skill")
     starts_at, ends_at = check_window(starts_at, ends_at, max_hours=24 * MAX_DISPATCH_DAYS)
+    reason = check_text(reason, "越时段调派原因", max_length=500, required=False, code="reason")
     ids = sorted({r.pk for r in responders or []})
     if not ids:
-        raise ValidationError("请至少选择一名援助人员。", code="responders")
+        raise _refuse("请至少选择一名援助人员。", "responders")
     from apps.membership.selectors import lapsed_member_users, root_path_of
 
-    locked = list(Responder.objects.select_for_update().filter(pk__in=ids).select_related("user").order_by("pk"))
+    locked = list(
+        Responder.objects.select_for_update()
+        .filter(pk__in=ids)
+        .select_related("user")
+        .prefetch_related("skills")
+        .order_by("pk")
+    )
     busy = busy_between(ids, starts_at, ends_at)
     lapsed = set(lapsed_member_users(root_path_of(event.unit_path)).values_list("user_id", flat=True))
     rows = []
     for responder in locked:
         name = responder.user.full_name
         if not responder.unit_path.startswith(event.unit_path):
-            raise ValidationError(f"{name}不属于负责该事件的单位，不能调派。", code="scope")
+            raise _refuse(f"{name}不属于负责该事件的单位，不能调派。", "scope")
         if responder.user_id in lapsed or not responder.user.is_active:
-            raise ValidationError(f"{name}已不是本协会在册会员，不能调派。", code="lapsed")
-        if not available_at(responder, starts_at):
-            raise ValidationError(f"{name}在该时段不可调派（状态或可调派时段不符）。", code="unavailable")
+            raise _refuse(f"{name}已不是本协会在册会员，不能调派。", "lapsed")
+        if responder.status != Availability.AVAILABLE:
+            raise _refuse(f"{name}目前为“暂不可调派”状态，不能调派。", "unavailable")
+        check_qualified(responder, role, skill)
         if responder.pk in busy:
-            raise ValidationError(f"{name}在该时段已有调派或热线值班，不能重复调派。", code="busy")
+            raise _refuse(f"{name}在该时段已有调派或热线值班，不能重复调派。", "busy")
+        outside = not available_at(responder, starts_at)
+        if outside and not reason:
+            raise _refuse(
+                f"{name}在该时段不在本人的可调派时段内（{responder.available_from:%H:%M}—"
+                f"{responder.available_to:%H:%M}）；如确需调派，请填写越时段调派原因。",
+                "unavailable",
+                field="reason",
+            )
         rows.append(
             Dispatch.objects.create(
                 event=event,
@@ -777,19 +822,15 @@ def do_dispatch(*, actor, event: StressEvent, responders, role: str, starts_at, 
                 role=role,
                 starts_at=starts_at,
                 ends_at=ends_at,
+                reason=reason if outside else "",
+                urgent=bool(urgent),
                 dispatched_by=actor if getattr(actor, "is_authenticated", False) else None,
             )  # fmt: skip
         )
     for dispatch in rows:
-        log_change(actor, dispatch, {}, snapshot(dispatch))
-        local = dispatch.starts_at.astimezone(SHANGHAI)
-        _notify(
-            dispatch.responder.user,
-            "应急援助调派通知",
-            f"您被调派参加“{event.title}”心理援助（{dispatch.get_role_display()}），"
-            f"{local:%m月%d日 %H:%M} 到 {event.place}报到。",
-            "/assistance/my/",
-        )
+        purpose = f"越时段调派：{dispatch.reason}" if dispatch.reason else ""
+        log_change(actor, dispatch, {}, snapshot(dispatch, exclude=NOTICE_FIELDS), purpose=purpose)
+        notices.notify_dispatched(dispatch, event)
     return rows
 
 

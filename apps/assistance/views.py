@@ -16,7 +16,7 @@ from apps.identity.masks import mask_mobile, mask_name
 from apps.orgs.choices import UnitKind
 from apps.orgs.models import OrgUnit
 
-from . import selectors, services
+from . import notices, selectors, services
 from .choices import HelpStatus, HoursKind, HoursStatus
 from .forms import (
     AssignForm,
@@ -586,7 +586,7 @@ def event_detail(request, pk):
     event = _event(request, pk, Perm.ASSISTANCE_VIEW)
     context = {
         "event": event,
-        "dispatches": list(selectors.event_dispatches(event)),
+        "dispatches": selectors.event_dispatch_notices(event),
         "can_manage": can(request.user, Perm.CRISIS_MANAGE, event),
         "close_form": VersionForm(initial={"version": event.version}),
     }
@@ -596,7 +596,11 @@ def event_detail(request, pk):
 @requires(Perm.CRISIS_MANAGE)
 @require_http_methods(["GET", "POST"])
 def event_mobilise(request, pk):
-    """H-SVC-3: filter the roster for a time window (committee, skill) and dispatch the chosen responders."""
+    """H-SVC-3: filter the roster for a time window (committee, skill) and dispatch the chosen responders.
+
+    When nobody's own period covers the window (at night), the nearest people are listed and may be
+    dispatched with a reason; the message afterwards says what really went out on each channel.
+    """
     event = _event(request, pk, Perm.CRISIS_MANAGE)
     committees = _committees(request.user, Perm.CRISIS_MANAGE, within=event.unit)
     start = _now_minute() + dt.timedelta(hours=1)
@@ -606,30 +610,38 @@ def event_mobilise(request, pk):
         initial={"starts_at": start, "ends_at": start + dt.timedelta(hours=4), "unit": _home_unit(request.user)},
         committees=committees,
     )
-    candidates = None
-    dispatch_form = None
+    candidates = nearest = dispatch_form = None
     if filters.is_valid():
         data = filters.cleaned_data
-        candidates = selectors.mobilisation_candidates(
+        candidates, nearest, offered, outside = selectors.dispatch_choices(
             request.user, event, data["starts_at"], data["ends_at"], committee=data["committee"], skill=data["skill"]
         )
-        dispatch_form = DispatchForm(request.POST if request.method == "POST" else None, candidates=candidates)
+        dispatch_form = DispatchForm(
+            request.POST if request.method == "POST" else None, candidates=offered, outside=outside
+        )
         if request.method == "POST" and dispatch_form.is_valid():
+            chosen = dispatch_form.cleaned_data
             rows = run_service(
                 dispatch_form,
                 lambda: services.do_dispatch(
                     actor=request.user,
                     event=event,
-                    responders=dispatch_form.cleaned_data["responders"],
-                    role=dispatch_form.cleaned_data["role"],
+                    responders=chosen["responders"],
+                    role=chosen["role"],
                     starts_at=data["starts_at"],
                     ends_at=data["ends_at"],
+                    reason=chosen["reason"],
+                    skill=data["skill"],
+                    urgent=chosen["urgent"],
                 ),  # fmt: skip
             )
             if rows:
-                messages.success(request, f"已调派 {len(rows)} 人，并已通知本人。")
+                messages.success(request, notices.summary(rows))
                 return redirect("assistance:event-detail", pk=event.pk)
-    context = {"event": event, "filters": filters, "dispatch_form": dispatch_form, "candidates": candidates}
+    context = {
+        "event": event, "filters": filters, "dispatch_form": dispatch_form, "candidates": candidates,
+        "nearest": nearest,
+    }  # fmt: skip
     return render(request, "assistance/mobilise.html", context)
 
 

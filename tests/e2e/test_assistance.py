@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from apps.accounts.models import User
 from apps.assistance.demo import seed_demo_assistance
-from apps.assistance.models import Dispatch, HelpRequest, StressEvent
+from apps.assistance.models import Dispatch, HelpRequest, Responder, StressEvent
 from apps.assistance.services import today
 from apps.audit.models import AuditEntry
 from apps.core.management.commands.seed_demo import DEMO_LOGINS
@@ -111,6 +111,45 @@ def test_crisis_mobilisation_and_rota(live_server, page_factory):
     page.wait_for_selector("text=已调派 1 人")
     assert Dispatch.objects.filter(event=event).count() == before + 1
     shot(page, "88-assistance-dispatched")
+
+    # H-SVC-3, issue 13 item 7: at 00:30 nobody is in their own period; the nearest qualified people are
+    # listed, an out-of-hours dispatch needs a reason, an unqualified one is refused, the notices are real.
+    night = today() + dt.timedelta(days=4)
+    page.goto(f"{base}/assistance/events/{event.pk}/mobilise/")
+    page.fill("input[name=starts_at]", f"{night.isoformat()}T00:30")
+    page.fill("input[name=ends_at]", f"{night.isoformat()}T04:00")
+    page.select_option("select[name=skill]", "crisis_intervention")
+    page.click("button:has-text('查找可调派人员')")
+    page.wait_for_selector("[data-testid=empty-roster]")
+    assert "名册上没有人在本人的可调派时段内" in page.inner_text("[data-testid=empty-roster]")
+    nearest = page.inner_text("[data-testid=nearest]")
+    assert "07:00—22:00" in nearest
+    shot(page, "91-assistance-night-nearest")
+    offered = [int(box.get_attribute("value")) for box in page.query_selector_all("input[name=responders]")]
+    with unscoped("pick the demo responders the page offered"):
+        rows = Responder.objects.filter(pk__in=offered).prefetch_related("skills")
+        no_hotline = [r.pk for r in rows if "hotline" not in {s.skill for s in r.skills.all()}]
+    assert no_hotline, "the demo roster has a crisis responder without the hotline skill"
+    page.check(f"input[name=responders][value='{no_hotline[0]}']")
+    page.select_option("select[name=role]", "counsellor")
+    page.click("button:has-text('调派并通知')")
+    page.wait_for_selector("text=请填写越时段调派原因")
+    assert "请填写越时段调派原因" in page.locator(".mb-3:has(textarea[name=reason]) .invalid-feedback").inner_text()
+    shot(page, "92-assistance-night-reason-required")
+    page.fill("textarea[name=reason]", "深夜事件，值班名册无人，已电话确认本人可以到场")
+    page.select_option("select[name=role]", "hotline")
+    page.click("button:has-text('调派并通知')")
+    page.wait_for_selector("text=所需的技能")
+    assert "热线接听" in page.locator(".mb-3:has(input[name=responders]) .invalid-feedback").inner_text()
+    shot(page, "93-assistance-night-unqualified")
+    page.select_option("select[name=role]", "counsellor")
+    page.click("button:has-text('调派并通知')")
+    page.wait_for_selector("text=各人通知情况见调派记录")
+    flash = page.inner_text("body")
+    assert "已通知本人" not in flash and "站内信：已送达 1 人" in flash and "短信：" in flash
+    notices = page.inner_text("[data-testid=dispatches]")
+    assert "越时段：深夜事件" in notices and "站内信" in notices and "短信" in notices
+    shot(page, "94-assistance-night-dispatched")
     page.click("text=热线值班表")
     assert page.inner_text("[data-testid=rota]").count("—") >= 10
     shot(page, "89-assistance-rota")
