@@ -52,6 +52,8 @@ class Role(models.Model):
     permissions = models.JSONField("权限", default=list)
     builtin = models.BooleanField("内置", default=False)
     exclusive_group = models.CharField(max_length=20, blank=True, editable=False)
+    # Kinds of org unit (``apps.orgs.choices.UnitKind``) where the role may be held; empty: any (S-ORG-2).
+    unit_kinds = models.JSONField("可任职单位类型", default=list, blank=True)
 
     class Meta:
         verbose_name = "角色"
@@ -60,6 +62,16 @@ class Role(models.Model):
 
     def __str__(self):
         return self.name
+
+    def fits_unit(self, unit) -> bool:
+        """Whether the role may be held at ``unit`` (a district role never at a community, S-STAFF-2)."""
+        return not self.unit_kinds or unit.kind in self.unit_kinds
+
+    @property
+    def unit_kinds_label(self) -> str:
+        from apps.orgs.choices import UnitKind
+
+        return "、".join(UnitKind(kind).label for kind in self.unit_kinds) or "不限"
 
 
 class Assignment(models.Model):

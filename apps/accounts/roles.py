@@ -7,6 +7,7 @@ installs. Later modules extend ``BUILTIN_ROLES`` with their own permission codes
 from dataclasses import dataclass
 
 from apps.core.perms import Perm
+from apps.orgs.choices import UnitKind
 
 # No single account may hold two roles of this group (MLPS level 3: separation of the three
 # administrators).
@@ -20,6 +21,40 @@ class RoleSpec:
     description: str
     permissions: tuple[str, ...]
     exclusive_group: str = ""
+    # Kinds of org unit where the role may be held (S-ORG-2, S-STAFF-2); empty means any unit. The kind
+    # carries the level of the standard (district centre A, street station B, community room C) and
+    # also covers the association's bodies, which have no level.
+    unit_kinds: tuple[str, ...] = ()
+
+
+# Roles of counselling professionals (心理咨询师 / 心理治疗师 / 精神科医生): the people a "负责咨询师" pick-list
+# offers. There is no separate therapist role; a therapist holds ``counsellor``. The counselling assistant
+# (心理辅导员) assists and is not a responsible counsellor (S-STAFF-2 lists the posts apart).
+COUNSELLING_ROLES = ("counsellor", "psychiatrist")
+
+_DISTRICT = (UnitKind.DISTRICT_CENTRE,)
+_STREET = (UnitKind.STREET_STATION,)
+_COMMUNITY = (UnitKind.COMMUNITY_ROOM,)
+# Units that serve clients: the three levels of the standard plus departmental counselling rooms and
+# the psychology sections of community health centres.
+_SERVICE_UNITS = (
+    UnitKind.DISTRICT_CENTRE,
+    UnitKind.STREET_STATION,
+    UnitKind.COMMUNITY_ROOM,
+    UnitKind.COUNSELLING_ROOM,
+    UnitKind.HEALTH_SECTION,
+)
+_ADMINISTRATION = (
+    UnitKind.PROVINCE,
+    UnitKind.CITY,
+    UnitKind.DISTRICT_CENTRE,
+    UnitKind.STREET_STATION,
+    UnitKind.LEADERSHIP_GROUP,
+)
+# The three administrators serve a whole system from its top: a province, city or district, or the association.
+_TOP = (UnitKind.PROVINCE, UnitKind.CITY, UnitKind.DISTRICT_CENTRE, UnitKind.ASSOCIATION)
+_ASSOCIATION = (UnitKind.ASSOCIATION, UnitKind.DEPARTMENT)
+_ASSOCIATION_ANY = (UnitKind.ASSOCIATION, UnitKind.DEPARTMENT, UnitKind.COMMITTEE)
 
 
 _MANAGE_UNITS = (
@@ -57,6 +92,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_STATS,
             Perm.ALERT_CONFIGURE,
         ),
+        unit_kinds=_DISTRICT,
     ),
     RoleSpec(
         "street_manager",
@@ -74,6 +110,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_FOLLOW_UP,
             Perm.ALERT_STATS,
         ),
+        unit_kinds=_STREET,
     ),
     RoleSpec(
         "community_manager",
@@ -90,6 +127,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_FOLLOW_UP,
             Perm.ALERT_STATS,
         ),
+        unit_kinds=_COMMUNITY,
     ),
     RoleSpec(
         "community_worker",
@@ -105,6 +143,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_TAG,
             Perm.ALERT_FOLLOW_UP,
         ),
+        unit_kinds=_COMMUNITY,
     ),
     RoleSpec(
         "counsellor",
@@ -119,6 +158,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_VIEW,
             Perm.ALERT_FOLLOW_UP,
         ),
+        unit_kinds=_SERVICE_UNITS,
     ),
     RoleSpec(
         "counselling_assistant",
@@ -132,6 +172,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ALERT_VIEW,
             Perm.ALERT_FOLLOW_UP,
         ),
+        unit_kinds=_SERVICE_UNITS,
     ),
     RoleSpec("volunteer", "志愿者", "只看到所承担任务需要的信息", ()),
     RoleSpec(
@@ -146,9 +187,10 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.ASSESSMENT_ADMINISTER,
             Perm.ALERT_VIEW,
         ),
+        unit_kinds=_SERVICE_UNITS,
     ),
-    RoleSpec("archivist", "档案管理员", "档案收集、借阅与移交", _CLIENT),
-    RoleSpec("evaluator", "考核评估员", "年度考核评估", (Perm.ORG_VIEW, Perm.ALERT_STATS)),
+    RoleSpec("archivist", "档案管理员", "档案收集、借阅与移交", _CLIENT, unit_kinds=_SERVICE_UNITS),
+    RoleSpec("evaluator", "考核评估员", "年度考核评估", (Perm.ORG_VIEW, Perm.ALERT_STATS), unit_kinds=_ADMINISTRATION),
     RoleSpec(
         "association_secretariat",
         "协会秘书处",
@@ -174,6 +216,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.POSITION_MANAGE,
             Perm.CONDUCT_MANAGE,
         ),
+        unit_kinds=_ASSOCIATION,
     ),
     RoleSpec(
         "membership_officer",
@@ -196,6 +239,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.EXPORT_XLSX,
             Perm.EXPORT_CSV,
         ),
+        unit_kinds=_ASSOCIATION,
     ),
     RoleSpec(
         "board_member",
@@ -210,6 +254,7 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.MEMBERSHIP_VIEW,
             Perm.MEMBERSHIP_VOTE,
         ),
+        unit_kinds=(UnitKind.ASSOCIATION,),
     ),
     RoleSpec(
         "committee_head",
@@ -226,14 +271,16 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
             Perm.CRISIS_MANAGE,
             Perm.ASSISTANCE_SELF,
         ),
+        unit_kinds=(UnitKind.COMMITTEE,),
     ),
-    RoleSpec("member", "会员", "会员自助服务，只看到本人记录", (Perm.ASSISTANCE_SELF,)),
+    RoleSpec("member", "会员", "会员自助服务，只看到本人记录", (Perm.ASSISTANCE_SELF,), unit_kinds=_ASSOCIATION_ANY),
     RoleSpec(
         "system_admin",
         "系统管理员",
         "维护组织、账号与角色；不接触来访者数据与审计",
         (*_MANAGE_UNITS, Perm.ROLE_MANAGE, Perm.CALENDAR_MANAGE),
         THREE_ADMINS,
+        unit_kinds=_TOP,
     ),
     RoleSpec(
         "security_admin",
@@ -241,8 +288,9 @@ BUILTIN_ROLES: tuple[RoleSpec, ...] = (
         "账号安全策略、锁定解除与密钥管理",
         (Perm.ORG_VIEW, Perm.USER_VIEW, Perm.SECURITY_MANAGE),
         THREE_ADMINS,
+        unit_kinds=_TOP,
     ),
-    RoleSpec("audit_admin", "审计管理员", "查阅与导出审计日志", (Perm.ORG_VIEW, Perm.AUDIT_VIEW), THREE_ADMINS),
+    RoleSpec("audit_admin", "审计管理员", "查阅与导出审计日志", (Perm.ORG_VIEW, Perm.AUDIT_VIEW), THREE_ADMINS, _TOP),
 )
 
 
@@ -259,5 +307,6 @@ def sync_builtin_roles(**kwargs):
                 "permissions": sorted(str(p) for p in spec.permissions),
                 "builtin": True,
                 "exclusive_group": spec.exclusive_group,
+                "unit_kinds": [str(kind) for kind in spec.unit_kinds],
             },
         )

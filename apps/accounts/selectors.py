@@ -120,3 +120,31 @@ def note_reading_roles() -> QuerySet:
     from .services import reads_notes
 
     return Role.objects.filter(pk__in=[role.pk for role in Role.objects.all() if reads_notes(role)])
+
+
+def counsellors_over(unit: OrgUnit) -> QuerySet:
+    """Active users holding a counselling role (``roles.COUNSELLING_ROLES``) at ``unit`` or one of its ancestors.
+
+    Whom a "负责咨询师" pick-list offers for work at ``unit`` (S-STAFF-2). Upwards because a counsellor of the
+    street station or of the district centre serves the communities below it (the standard's tiers guide and
+    take referrals downwards); never sideways or downwards, since a community room's counsellor does not
+    serve the neighbouring community or the street as a whole. Managers, community workers and counselling
+    assistants are not counsellors, whatever their permissions. Callers narrow it to their own scope.
+    """
+    from .roles import COUNSELLING_ROLES
+
+    return (
+        User.objects.filter(
+            is_active=True,
+            assignments__role__code__in=COUNSELLING_ROLES,
+            assignments__unit_id__in=[*unit.ancestor_ids, unit.pk],
+            assignments__unit__is_active=True,
+        )
+        .distinct()
+        .order_by("full_name", "id")
+    )
+
+
+def is_counsellor_over(user, unit: OrgUnit) -> bool:
+    """Whether ``user`` may be the responsible counsellor for work at ``unit`` (see ``counsellors_over``)."""
+    return user is not None and counsellors_over(unit).filter(pk=user.pk).exists()

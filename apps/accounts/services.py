@@ -318,6 +318,22 @@ def check_role_holdable(user: User, role: Role) -> None:
         )
 
 
+def check_role_fits_unit(role: Role, unit: OrgUnit) -> None:
+    """A role is held only at the kinds of unit it is made for (S-ORG-2, S-STAFF-2): a district role at the
+    district centre, never at a community room; association roles only in the association. Every grant
+    path (manager, security administrator, grant request and its approval, API) passes here."""
+    if unit is not None and not role.fits_unit(unit):
+        raise ValidationError(
+            {
+                "unit": ValidationError(
+                    f"“{role.name}”只能在{role.unit_kinds_label}任职，不能分配到“{unit.name}”"
+                    f"（{unit.get_kind_display()}）。",
+                    code="unit_level",
+                )
+            }
+        )
+
+
 def _lock_and_check_new_assignment(user: User, unit: OrgUnit, role: Role) -> None:
     # Lock the user's row so two concurrent grants cannot both pass the exclusivity checks.
     User.objects.select_for_update().filter(pk=user.pk).first()
@@ -342,6 +358,7 @@ def do_assign_role(*, actor, user: User, unit: OrgUnit, role: Role) -> Assignmen
     _check_account_authority(actor, user, governed_role=role.code in SECURITY_GOVERNED_ROLES)
     _require_unit_for_role(actor, unit, role)
     check_role_grantable(actor, role)
+    check_role_fits_unit(role, unit)
     _lock_and_check_new_assignment(user, unit, role)
     assignment = Assignment.objects.create(user=user, unit=unit, role=role, created_by=actor)
     log_change(actor, assignment, {}, snapshot(assignment))
@@ -417,6 +434,7 @@ def do_request_grant(*, actor, user: User, unit: OrgUnit, role: Role, reason: st
     if why:
         raise ValidationError(why, code="forbidden")
     _check_grant_target(user, unit, role)
+    check_role_fits_unit(role, unit)
     reason = _check_reason(reason, required=True, label="申请理由")
     _lock_and_check_new_assignment(user, unit, role)
     if GrantRequest.objects.filter(user=user, unit=unit, role=role, status=GrantRequest.PENDING).exists():
@@ -466,6 +484,7 @@ def do_decide_grant_request(*, actor, grant_request: GrantRequest, approve: bool
     before = snapshot(request)
     if approve:
         _check_grant_target(request.user, request.unit, request.role)
+        check_role_fits_unit(request.role, request.unit)
         if not _requester_still_entitled(request):
             raise ValidationError("申请人已无权提出该申请（岗位或权限已变化），请拒绝后重新申请。", code="requester")
         _lock_and_check_new_assignment(request.user, request.unit, request.role)

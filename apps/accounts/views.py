@@ -144,7 +144,12 @@ def _grant_form(request, data=None) -> GrantRequestForm:
 
 @requires(Perm.USER_VIEW)
 def user_detail(request, pk):
-    subject = _user(request, pk)
+    return _user_detail_page(request, _user(request, pk))
+
+
+def _user_detail_page(request, subject: User, **bound_forms):
+    """The account page; ``bound_forms`` replace the blank forms after a refused POST, so the service's
+    error shows on its field (S-STAFF-2: a role at a unit of the wrong level)."""
     can_manage = can(request.user, Perm.USER_MANAGE, subject)
     try:  # issue 14: offer the credential forms only where the rules allow them (the services check again)
         services.check_may_administer(request.user, subject)
@@ -168,7 +173,8 @@ def user_detail(request, pk):
         "governed_roles": services.SECURITY_GOVERNED_ROLES,
         "grant_requests": selectors.user_grant_requests(request.user, subject)[:20],
     }
-    return render(request, "accounts/user_detail.html", context)
+    context.update(bound_forms)
+    return render(request, "accounts/user_detail.html", context, status=400 if bound_forms else 200)
 
 
 @requires(Perm.USER_MANAGE)
@@ -238,18 +244,19 @@ def user_set_password(request, pk):
     return _set_password(request, pk, Perm.USER_MANAGE)
 
 
-def _assign(request, pk, perm, form):
-    """Both grant paths (manager, security administrator): the service applies every rule."""
+def _assign(request, pk, perm, form, form_name: str):
+    """Both grant paths (manager, security administrator): the service applies every rule; a refusal
+    shows the page again with the error on its field."""
     subject = _user(request, pk, perm)
-    if form.is_valid():
-        run_service(
-            form,
-            lambda: services.do_assign_role(
-                actor=request.user, user=subject, unit=form.cleaned_data["unit"], role=form.cleaned_data["role"]
-            ),
-        )
-    report_form(request, form, "角色已分配。")
-    return redirect("accounts:user-detail", pk=subject.pk)
+    if form.is_valid() and run_service(
+        form,
+        lambda: services.do_assign_role(
+            actor=request.user, user=subject, unit=form.cleaned_data["unit"], role=form.cleaned_data["role"]
+        ),
+    ):
+        messages.success(request, "角色已分配。")
+        return redirect("accounts:user-detail", pk=subject.pk)
+    return _user_detail_page(request, subject, **{form_name: form})
 
 
 def _revoke(request, pk, perm, assignments):
@@ -265,9 +272,8 @@ def _revoke(request, pk, perm, assignments):
 @requires(Perm.USER_MANAGE)
 @require_POST
 def user_assign(request, pk):
-    return _assign(
-        request, pk, Perm.USER_MANAGE, AssignForm(request.POST, units=selectors.manageable_units(request.user))
-    )
+    form = AssignForm(request.POST, units=selectors.manageable_units(request.user))
+    return _assign(request, pk, Perm.USER_MANAGE, form, "assign_form")
 
 
 @requires(Perm.USER_MANAGE)
@@ -286,7 +292,9 @@ def _security_assign_form(request, data=None) -> AssignForm:
 @require_POST
 def user_security_assign(request, pk):
     """The security administrator appoints a security or audit administrator (nobody else may, issue 14)."""
-    return _assign(request, pk, Perm.SECURITY_MANAGE, _security_assign_form(request, request.POST))
+    return _assign(
+        request, pk, Perm.SECURITY_MANAGE, _security_assign_form(request, request.POST), "security_assign_form"
+    )
 
 
 @requires(Perm.SECURITY_MANAGE)
@@ -317,16 +325,19 @@ def grant_request_create(request, pk):
     """The unit manager asks for a role that reads counselling notes (two-person rule)."""
     subject = _user(request, pk, Perm.USER_MANAGE)
     form = _grant_form(request, request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        run_service(
-            form,
-            lambda: services.do_request_grant(
-                actor=request.user, user=subject, unit=data["unit"], role=data["role"], reason=data["reason"]
-            ),
-        )
-    report_form(request, form, "授予申请已提交，待安全管理员审批后生效。")
-    return redirect("accounts:user-detail", pk=subject.pk)
+    if form.is_valid() and run_service(
+        form,
+        lambda: services.do_request_grant(
+            actor=request.user,
+            user=subject,
+            unit=form.cleaned_data["unit"],
+            role=form.cleaned_data["role"],
+            reason=form.cleaned_data["reason"],
+        ),
+    ):
+        messages.success(request, "授予申请已提交，待安全管理员审批后生效。")
+        return redirect("accounts:user-detail", pk=subject.pk)
+    return _user_detail_page(request, subject, grant_form=form)
 
 
 @requires(Perm.SECURITY_MANAGE)

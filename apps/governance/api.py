@@ -56,8 +56,8 @@ class MeetingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Meeting
         fields = [
-            "id", "unit", "body", "title", "starts_at", "place", "is_work_meeting", "work_report_days", "status",
-            "version",
+            "id", "unit", "body", "title", "starts_at", "place", "is_work_meeting", "recorded_after_held",
+            "work_report_days", "status", "version",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -83,7 +83,12 @@ class MeetingWriteSerializer(serializers.Serializer):
     is_work_meeting = serializers.BooleanField(default=True)
     work_report_days = serializers.IntegerField(default=7, min_value=1, max_value=60)
     agenda = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
-    invitees = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    invitees = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    groups = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, default=list,
+        help_text="邀请群体：board:<协会id>、standing_board:<协会id>、secretariat:<协会id>、assembly:<协会id>、unit:<部门或专委会id>",
+    )  # fmt: skip
+    recorded_after_held = serializers.BooleanField(default=False, help_text="补录已召开的会议（开始时间可早于现在）")
 
 
 class AttendanceSerializer(serializers.Serializer):

@@ -23,6 +23,10 @@ class MeetingForm(forms.Form):
     body = forms.ChoiceField(label="会议类别", choices=Body.choices, widget=forms.Select(attrs=_select))
     title = forms.CharField(label="会议名称", max_length=100)
     starts_at = forms.DateTimeField(label="开始时间", widget=_moment)
+    recorded_after_held = forms.BooleanField(
+        label="补录已召开的会议", required=False,
+        help_text="登记已经开过的会议时勾选，开始时间可早于现在，并标记为“补录”",
+    )  # fmt: skip
     place = forms.CharField(label="地点", max_length=100)
     is_work_meeting = forms.BooleanField(
         label="阶段性工作会议", required=False, initial=True, help_text="请假未出席的须在会后提交书面工作报告"
@@ -32,18 +36,24 @@ class MeetingForm(forms.Form):
         help_text="请假获批后，自会议日起按自然日计算",
     )  # fmt: skip
     agenda = forms.CharField(label="议程", required=False, widget=forms.Textarea(attrs=_text), help_text="每行一项议题")
-    invitees = _people_field("参会人员")
+    groups = forms.MultipleChoiceField(
+        label="邀请群体", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="勾选的机构、部门或专业委员会的全部在册人员都会收到邀请",
+    )  # fmt: skip
+    invitees = _people_field("另外邀请个人", required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, units=None, people=None, editing=False, **kwargs):
+    def __init__(self, *args, units=None, people=None, groups=(), editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
         self.fields["unit"].label_from_instance = lambda u: f"{'　' * u.depth}{u.name}"
+        self.fields["groups"].choices = list(groups)
         self.fields["invitees"].queryset = people
         label_people(self.fields["invitees"])
         if editing:
             del self.fields["unit"]
             del self.fields["body"]
+            del self.fields["recorded_after_held"]
 
     def agenda_lines(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data.get("agenda", "").splitlines() if line.strip()]

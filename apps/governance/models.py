@@ -30,6 +30,7 @@ class Meeting(models.Model):
 
     ``is_work_meeting`` marks a periodic work meeting (阶段性工作会议): an invitee excused from one
     owes a written work report within ``work_report_days`` calendar days (H-ORG-5).
+    ``recorded_after_held`` marks a meeting entered after it took place; no other meeting starts in the past.
     """
 
     scope_path_field = "unit_path"
@@ -41,6 +42,8 @@ class Meeting(models.Model):
     starts_at = models.DateTimeField("开始时间")
     place = models.CharField("地点", max_length=100)
     is_work_meeting = models.BooleanField("阶段性工作会议", default=True)
+    # A meeting entered after it was held (补录): the only way a start time in the past is accepted (H-ORG-5).
+    recorded_after_held = models.BooleanField("补录（会议已召开）", default=False)
     work_report_days = models.PositiveSmallIntegerField("书面报告期限（天）", default=DEFAULT_WORK_REPORT_DAYS)
     status = models.CharField("状态", max_length=10, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED)
     minutes = models.TextField("会议纪要", blank=True)

@@ -111,3 +111,78 @@ def duty_reports(user, *, year=None, state: str = ""):
     elif state == "received":
         rows = rows.filter(received_at__isnull=False)
     return rows
+
+
+# --- invitation groups (H-ORG-5: invite a body, a department or a committee at once) ----------------
+
+GROUP_BODIES = (
+    ("board", "理事会"),
+    ("standing_board", "常务理事会"),
+    ("secretariat", "秘书处 · 秘书长与副秘书长"),
+    ("assembly", "全体会员（会员大会）"),
+)
+
+
+def group_members(key: str):
+    """``(association unit, users)`` of an invitation group key, or ``(None, [])`` for an unknown key.
+
+    ``board:<association id>`` (the board, standing board included), ``standing_board:<id>``,
+    ``secretariat:<id>`` — the people holding a current position in that body; ``assembly:<id>`` — every
+    active member; ``unit:<department or committee id>`` — its current position holders, committee members
+    and staff assigned there. Only active accounts; the service drops lapsed members as for individuals.
+    """
+    from apps.accounts.models import User
+    from apps.membership.choices import BodyKind
+    from apps.membership.models import CommitteeMembership
+    from apps.membership.selectors import association_of, current_holders, current_positions
+    from apps.orgs.choices import UnitKind
+    from apps.orgs.models import OrgUnit
+
+    kind, _, raw_id = (key or "").partition(":")
+    unit = OrgUnit.objects.filter(pk=int(raw_id), is_active=True).first() if raw_id.isdigit() else None
+    if unit is None:
+        return None, []
+    bodies = {
+        "board": BodyKind.BOARD,
+        "standing_board": BodyKind.STANDING_BOARD,
+        "secretariat": BodyKind.SECRETARIAT,
+        "assembly": BodyKind.GENERAL_ASSEMBLY,
+    }
+    if kind in bodies and unit.kind == UnitKind.ASSOCIATION:
+        return unit, current_holders(unit, bodies[kind])
+    if kind == "unit" and unit.kind in (UnitKind.DEPARTMENT, UnitKind.COMMITTEE):
+        ids = set(current_positions().filter(unit=unit).values_list("member__user_id", flat=True))
+        committee = CommitteeMembership.objects.filter(committee=unit, left_on__isnull=True, member__status="active")
+        ids |= set(committee.values_list("member__user_id", flat=True))
+        staff = User.objects.filter(Q(unit=unit) | Q(assignments__unit=unit)).values_list("pk", flat=True)
+        ids |= set(staff)
+        return association_of(unit), list(User.objects.filter(pk__in=ids, is_active=True).order_by("id"))
+    return None, []
+
+
+def invitation_groups(user) -> list[tuple[str, str]]:
+    """The groups (key, label) a meeting organiser may invite: the bodies of each association they manage and
+    its departments and committees, with how many people each holds today."""
+    from apps.orgs.choices import UnitKind
+    from apps.orgs.models import OrgUnit
+
+    kinds = (UnitKind.ASSOCIATION, UnitKind.DEPARTMENT, UnitKind.COMMITTEE)
+    units = list(
+        scope(OrgUnit.objects.filter(is_active=True, kind__in=kinds), user, Perm.GOVERNANCE_MANAGE).order_by(
+            "path", "code"
+        )
+    )
+    several = sum(u.kind == UnitKind.ASSOCIATION for u in units) > 1
+    choices = []
+    for unit in units:
+        if unit.kind == UnitKind.ASSOCIATION:
+            for kind, label in GROUP_BODIES:
+                key = f"{kind}:{unit.pk}"
+                prefix = f"{unit.name} · " if several else ""
+                choices.append((key, f"{prefix}{label}（{len(group_members(key)[1])} 人）"))
+    for unit in units:
+        if unit.kind != UnitKind.ASSOCIATION:
+            key = f"unit:{unit.pk}"
+            kind = "部门" if unit.kind == UnitKind.DEPARTMENT else "专委会"
+            choices.append((key, f"{kind} · {unit.name}（{len(group_members(key)[1])} 人）"))
+    return choices

@@ -21,7 +21,7 @@ from apps.workdays.services import add_days
 
 from .choices import ASSOCIATION_BODIES, AgendaKind, Attendance, Body, LeaveStatus, MeetingStatus
 from .models import AgendaItem, DutyReport, Invitation, Meeting
-from .selectors import SHANGHAI, today
+from .selectors import SHANGHAI, group_members, today
 
 MAX_REPORT_DAYS = 60
 MAX_AGENDA_ITEMS = 30
@@ -99,6 +99,42 @@ def check_people(unit, people, label: str) -> list:
     return people
 
 
+def check_start(starts_at: dt.datetime, recorded_after_held: bool = False) -> dt.datetime:
+    """H-ORG-5: a meeting is scheduled in the future; a start in the past only for a meeting recorded after it
+    was held (marked so). The current minute still counts as now (the form has minute precision)."""
+    now = timezone.now()
+    local = starts_at.astimezone(SHANGHAI)
+    if recorded_after_held and starts_at > now:
+        raise ValidationError(
+            {
+                "recorded_after_held": f"开始时间 {local:%Y-%m-%d %H:%M} 尚未到来，不能作为已召开的会议补录；"
+                "安排会议请不要勾选此项。"
+            }
+        )
+    if not recorded_after_held and starts_at < now.replace(second=0, microsecond=0):
+        raise ValidationError(
+            {
+                "starts_at": f"开始时间 {local:%Y-%m-%d %H:%M} 已经过去，不能安排过去的会议。"
+                "如是登记已经召开的会议，请勾选“补录已召开的会议”。"
+            }
+        )
+    return starts_at
+
+
+def expand_groups(unit, groups) -> list:
+    """The people of the chosen invitation groups (``selectors.group_members`` keys) of ``unit``'s association,
+    minus those not eligible (lapsed members), so a group never blocks the meeting."""
+    root = association_root_path(unit)
+    people = []
+    for key in dict.fromkeys(groups or ()):
+        association, members = group_members(key)
+        if association is None or association.path != root:
+            raise ValidationError({"groups": "只能邀请本协会的理事会、常务理事会、秘书处、部门或专业委员会。"})
+        people.extend(members)
+    eligible = set(eligible_people(unit).filter(pk__in=[p.pk for p in people]).values_list("pk", flat=True))
+    return [p for p in people if p.pk in eligible]
+
+
 def check_body(unit, body: str) -> str:
     """The four bodies meet at the association root; a department or committee meets as ``unit``."""
     if body not in Body.values:
@@ -163,18 +199,22 @@ def do_create_meeting(
     work_report_days=7,
     agenda=(),
     invitees=(),
+    groups=(),
+    recorded_after_held: bool = False,
 ) -> Meeting:
-    """H-ORG-5: schedule a meeting of a body or unit, with agenda and invitees."""
+    """H-ORG-5: schedule a meeting of a body or unit, with agenda and invitees — people and whole groups
+    (``groups``: keys of ``selectors.invitation_groups``). A meeting in the past is accepted only as one
+    recorded after it was held (``recorded_after_held``), and stays marked so."""
     _require_in(actor, Perm.GOVERNANCE_MANAGE, unit)
     body = check_body(unit, body)
     title = check_text(title, "会议名称", max_length=100)
-    starts_at = check_moment(starts_at, "开始时间")
+    starts_at = check_start(check_moment(starts_at, "开始时间"), bool(recorded_after_held))
     place = check_text(place, "地点", max_length=100)
     days = check_report_days(work_report_days)
     items = check_agenda(agenda)
-    people = check_people(unit, invitees, "参会人员")
+    people = check_people(unit, [*expand_groups(unit, groups), *invitees], "参会人员")
     if not people:
-        raise ValidationError("请至少选择一名参会人员。", code="invitees")
+        raise ValidationError({"invitees": "请至少选择一名参会人员或一个参会群体。"})
     meeting = Meeting.objects.create(
         unit=unit,
         unit_path=unit.path,
@@ -183,6 +223,7 @@ def do_create_meeting(
         starts_at=starts_at,
         place=place,
         is_work_meeting=bool(is_work_meeting),
+        recorded_after_held=bool(recorded_after_held),
         work_report_days=days,
         created_by=actor,
     )
@@ -192,7 +233,12 @@ def do_create_meeting(
         actor,
         meeting,
         {},
-        {**snapshot(meeting), "agenda": [t for t, _ in items], "invitees": sorted(p.pk for p in people)},
+        {
+            **snapshot(meeting),
+            "agenda": [t for t, _ in items],
+            "invitees": sorted(p.pk for p in people),
+            "groups": list(dict.fromkeys(groups or ())),
+        },
     )
     return meeting
 
@@ -210,19 +256,21 @@ def do_update_meeting(
     work_report_days,
     agenda=(),
     invitees=(),
+    groups=(),
 ) -> Meeting:
-    """Change a scheduled meeting before it starts; invitees who asked for leave cannot be dropped."""
+    """Change a scheduled meeting before it starts (not into the past); groups add their members; invitees
+    who asked for leave cannot be dropped."""
     meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
     _require(actor, Perm.GOVERNANCE_MANAGE, meeting)
     check_version(meeting, version)
     if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= timezone.now():
         raise ValidationError("会议已开始或已取消，不能再修改安排。", code="started")
     title = check_text(title, "会议名称", max_length=100)
-    starts_at = check_moment(starts_at, "开始时间")
+    starts_at = check_start(check_moment(starts_at, "开始时间"))
     place = check_text(place, "地点", max_length=100)
     days = check_report_days(work_report_days)
     items = check_agenda(agenda)
-    people = check_people(meeting.unit, invitees, "参会人员")
+    people = check_people(meeting.unit, [*expand_groups(meeting.unit, groups), *invitees], "参会人员")
     if not people:
         raise ValidationError("请至少选择一名参会人员。", code="invitees")
     wanted = {p.pk for p in people}

@@ -62,6 +62,11 @@ def _render_form(request, form, title, back, intro=""):
     return render(request, "governance/form.html", {"form": form, "title": title, "back": back, "intro": intro})
 
 
+def _render_meeting_form(request, form, title):
+    """The meeting form: groups with select-all first, individual people folded below (H-ORG-5)."""
+    return render(request, "governance/meeting_form.html", {"form": form, "title": title})
+
+
 # --- meetings ----------------------------------------------------------------------------------
 
 
@@ -87,7 +92,8 @@ def meeting_list(request):
 @require_http_methods(["GET", "POST"])
 def meeting_create(request):
     people = _people(request.user)
-    form = MeetingForm(request.POST or None, units=_units(request.user), people=people)
+    groups = selectors.invitation_groups(request.user)
+    form = MeetingForm(request.POST or None, units=_units(request.user), people=people, groups=groups)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         meeting = run_service(
@@ -96,12 +102,16 @@ def meeting_create(request):
                 actor=request.user, unit=data["unit"], body=data["body"], title=data["title"],
                 starts_at=data["starts_at"], place=data["place"], is_work_meeting=data["is_work_meeting"],
                 work_report_days=data["work_report_days"], agenda=form.agenda_lines(), invitees=data["invitees"],
+                groups=data["groups"], recorded_after_held=data["recorded_after_held"],
             ),
         )  # fmt: skip
         if meeting:
-            messages.success(request, "会议已安排，参会人员可在“我的会议”中看到。")
+            if meeting.recorded_after_held:
+                messages.success(request, "已补录该会议，可登记出席情况和会议纪要。")
+            else:
+                messages.success(request, "会议已安排，参会人员可在“我的会议”中看到。")
             return redirect("governance:meeting-detail", pk=meeting.pk)
-    return _render_form(request, form, "安排会议", "governance:meeting-list")
+    return _render_meeting_form(request, form, "安排会议")
 
 
 @requires(VIEW)
@@ -137,7 +147,8 @@ def meeting_edit(request, pk):
         "invitees": list(meeting.invitations.values_list("user_id", flat=True)), "version": meeting.version,
     }  # fmt: skip
     people = _people(request.user)
-    form = MeetingForm(request.POST or None, initial=initial, people=people, editing=True)
+    groups = selectors.invitation_groups(request.user)
+    form = MeetingForm(request.POST or None, initial=initial, people=people, groups=groups, editing=True)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         if run_service(
@@ -146,11 +157,12 @@ def meeting_edit(request, pk):
                 actor=request.user, meeting=meeting, version=data["version"], title=data["title"],
                 starts_at=data["starts_at"], place=data["place"], is_work_meeting=data["is_work_meeting"],
                 work_report_days=data["work_report_days"], agenda=form.agenda_lines(), invitees=data["invitees"],
+                groups=data["groups"],
             ),
         ):  # fmt: skip
             messages.success(request, "会议安排已修改。")
             return redirect("governance:meeting-detail", pk=meeting.pk)
-    return _render_form(request, form, f"修改会议：{meeting.title}", "governance:meeting-list")
+    return _render_meeting_form(request, form, f"修改会议：{meeting.title}")
 
 
 @requires(MANAGE)

@@ -8,6 +8,16 @@
       el.form.submit();
     }
   });
+  // <input type=checkbox data-select-all="name"> ticks or clears every checkbox called "name" in its form.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    var name = el.getAttribute && el.getAttribute("data-select-all");
+    if (name && el.form) {
+      el.form.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
+        box.checked = el.checked;
+      });
+    }
+  });
   // <form data-confirm="…"> asks before submitting.
   document.addEventListener("submit", function (event) {
     var form = event.target;

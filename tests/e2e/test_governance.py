@@ -82,3 +82,47 @@ def test_leave_approval_and_overdue_reports(live_server, page_factory):
     board.click("button:has-text('保存')")
     assert "书面工作报告已提交" in board.inner_text("main")
     shot(board, "governance-06-report-submitted")
+
+
+def test_past_meeting_refused_recorded_as_held_and_group_invitations(live_server, page_factory):
+    """H-ORG-5 (issue 13 item 9): a meeting in the past is refused on 开始时间 unless recorded as already held
+    (then marked 补录); invitations pick whole groups with select-all instead of ticking people one by one."""
+    seed()
+    base = live_server.url
+    sec = page_factory()
+    login(sec, base, "secretariat")
+    sec.goto(f"{base}/governance/meetings/new/")
+    sec.select_option("select[name=unit]", label="示范市心理援助协会")
+    sec.select_option("select[name=body]", "board")
+    sec.fill("input[name=title]", "2020 年第一次理事会")
+    sec.fill("input[name=starts_at]", "2020-03-01T09:00")
+    sec.fill("input[name=place]", "协会会议室")
+    sec.locator("[data-testid=invitation-groups] label", has_text="理事会").first.click()
+    sec.click("button:has-text('保存')")
+    error = sec.inner_text("input[name=starts_at] ~ .invalid-feedback")
+    assert "已经过去，不能安排过去的会议" in error
+    shot(sec, "governance-07-past-meeting-refused")
+
+    sec.check("input[name=recorded_after_held]")
+    sec.click("button:has-text('保存')")
+    assert "已补录该会议" in sec.inner_text("main")
+    assert "补录" in sec.inner_text("[data-testid=recorded-after-held]")
+    shot(sec, "governance-08-meeting-recorded-after-held")
+
+    sec.goto(f"{base}/governance/meetings/new/")
+    starts = timezone.localtime() + datetime.timedelta(days=9)
+    sec.select_option("select[name=unit]", label="示范市心理援助协会")
+    sec.select_option("select[name=body]", "board")
+    sec.fill("input[name=title]", "全体机构联席会议")
+    sec.fill("input[name=starts_at]", starts.strftime("%Y-%m-%dT10:00"))
+    sec.fill("input[name=place]", "市民中心报告厅")
+    assert not sec.is_visible("[data-testid=individual-invitees] .checkbox-grid")  # 140 boxes folded away
+    sec.check("#id_groups_all")
+    boxes = sec.locator("[data-testid=invitation-groups] input[name=groups]")
+    assert boxes.count() >= 4 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    shot(sec, "governance-09-group-invitations")
+    sec.click("button:has-text('保存')")
+    assert "会议已安排" in sec.inner_text("main")
+    invited = sec.locator("[data-testid=invitations] tbody tr").count()
+    assert invited > 20
+    shot(sec, "governance-10-group-meeting")

@@ -49,6 +49,15 @@ def test_district_admin_manages_units_and_accounts(live_server, page_factory):
     assert "西溪街道社会心理服务站 · 街道负责人" in page.inner_text("[data-testid=assignments]")
     shot(page, "13-user-detail")
     assert User.objects.get(username="xixi_manager").assignments.count() == 1
+    # S-STAFF-2 (issue 13 item 8): a community role at a street station is refused on the unit field.
+    page.select_option("select[name=unit]", label="　西溪街道社会心理服务站")
+    page.select_option("select[name=role]", label="社区负责人")
+    page.click("button:has-text('分配')")
+    feedback = page.inner_text("[data-testid=assign-form] .invalid-feedback")
+    assert "“社区负责人”只能在社区社会心理服务室任职" in feedback
+    assert "is-invalid" in page.get_attribute("[data-testid=assign-form] select[name=unit]", "class")
+    shot(page, "13b-assign-wrong-level")
+    assert User.objects.get(username="xixi_manager").assignments.count() == 1
 
     # the filtered list exports what it shows, after a reason; the password is shown once.
     page.goto(f"{base}/accounts/users/?status=active")
@@ -61,6 +70,7 @@ def test_district_admin_manages_units_and_accounts(live_server, page_factory):
     shot(page, "17-export-password")
 
     page.click("text=角色与权限")
+    assert "区社会心理服务指导中心" in page.inner_text("[data-testid=role-unit-kinds] >> nth=0")
     shot(page, "14-roles")
     page.goto(f"{base}/api/docs/")
     page.wait_for_selector(".swagger-ui .information-container", timeout=20000)

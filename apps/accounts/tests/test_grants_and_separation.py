@@ -96,7 +96,8 @@ def test_role_maintainers_have_no_shortcut(tree):
     ):
         with pytest.raises(ValidationError, match=message):
             services.do_assign_role(actor=sysadmin, user=worker, unit=tree.c1, role=role(code))
-    services.do_assign_role(actor=sysadmin, user=worker, unit=tree.c1, role=role("evaluator"))
+    # evaluators work at the district centre or above (issue 13 item 8: roles fit their unit)
+    services.do_assign_role(actor=sysadmin, user=worker, unit=tree.district, role=role("evaluator"))
     assert list(Assignment.objects.filter(user=worker).values_list("role__code", flat=True)) == ["evaluator"]
 
 
@@ -387,13 +388,13 @@ def test_security_admin_appoints_and_removes_an_auditor_through_the_page(tree, n
     url = f"/accounts/users/{newcomer.pk}/security-assign/"
     assert page_for(sysadmin).post(url, {"unit": tree.c1.pk, "role": audit.pk}).status_code == 403
     refused = page_for(security).post(url, {"unit": tree.c1.pk, "role": role("psychiatrist").pk})
-    assert refused.status_code == 302 and not Assignment.objects.filter(user=newcomer).exists()
+    assert refused.status_code == 400 and not Assignment.objects.filter(user=newcomer).exists()
     self_url = f"/accounts/users/{security.pk}/security-assign/"
     page_for(security).post(self_url, {"unit": tree.district.pk, "role": audit.pk})
     assert not Assignment.objects.filter(user=security, role=audit).exists()
 
     before = AuditEntry.objects.count()
-    assert page_for(security).post(url, {"unit": tree.c1.pk, "role": audit.pk}).status_code == 302
+    assert page_for(security).post(url, {"unit": tree.district.pk, "role": audit.pk}).status_code == 302
     post = Assignment.objects.get(user=newcomer, role=audit)
     assert AuditEntry.objects.count() > before
 
@@ -411,5 +412,5 @@ def test_security_admin_path_keeps_the_three_administrators_apart(tree, newcomer
     response = page_for(security).post(
         f"/accounts/users/{sysadmin.pk}/security-assign/", {"unit": tree.district.pk, "role": role("audit_admin").pk}
     )
-    assert response.status_code == 302
+    assert response.status_code == 400 and "三员分立" in response.content.decode()
     assert list(Assignment.objects.filter(user=sysadmin).values_list("role__code", flat=True)) == ["system_admin"]

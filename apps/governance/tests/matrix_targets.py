@@ -42,7 +42,9 @@ def _duty(world, unit):
 
 def _meeting_body(world, unit):
     return {
-        "unit": unit.pk, "body": "unit", "title": "矩阵新会议", "starts_at": "2026-12-20T10:00:00+08:00",
+        "unit": unit.pk, "body": "unit", "title": "矩阵新会议",
+        # a meeting in the future whatever day the suite runs (past ones are refused, H-ORG-5)
+        "starts_at": (timezone.now() + dt.timedelta(days=13)).isoformat(),
         "place": "会议室", "invitees": [world.resident[unit.pk].pk], "work_report_days": 7,
     }  # fmt: skip
 
