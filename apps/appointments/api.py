@@ -64,6 +64,8 @@ class AppointmentWriteSerializer(serializers.Serializer):
     address = serializers.CharField(max_length=200, required=False, allow_blank=True)
     told_service_content_flow_counsellor = serializers.BooleanField(default=False)
     told_confidentiality_and_change_cancel = serializers.BooleanField(default=False)
+    hours_override = serializers.BooleanField(default=False)  # unit managers only, with a reason
+    override_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class ConfirmSerializer(serializers.Serializer):
@@ -76,6 +78,8 @@ class ChangeSerializer(ConfirmSerializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(required=False, allow_null=True)
     reason = serializers.CharField(max_length=500)
+    hours_override = serializers.BooleanField(default=False)
+    override_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -176,6 +180,8 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             counsellor=_counsellor(request.user, data.get("counsellor")),
             room=_room(request.user, data.get("room")),
             reason=data["reason"],
+            hours_override=data["hours_override"],
+            override_reason=data.get("override_reason", ""),
         )
         return Response(AppointmentSerializer(appointment).data)
 

@@ -27,3 +27,25 @@ class AppointmentsConfig(AppConfig):
                 required=("code", "minutes"),
             )
         )
+        # The public booking's confirmation (issue 13 item 10): reference, time, the unit's address and phone.
+        register_template(
+            NotificationTemplate(
+                code="public_booking_received",
+                name="网上预约已提交",
+                category=Category.SYSTEM,
+                title="网上预约已提交",
+                body="预约号 {{ reference }}，{{ start }}，{{ unit }}。地址：{{ address|default:'请致电咨询' }}；"
+                "电话：{{ phone|default:'—' }}。工作人员会尽快与您确认。",
+                sms="您的心理服务预约已提交，预约号{{ reference }}，时间{{ start }}，地点{{ unit }}"
+                "{% if address %}（{{ address }}）{% endif %}{% if phone %}，电话{{ phone }}{% endif %}。"
+                "工作人员会尽快与您确认，改约或取消请凭预约号致电。",
+                sms_params={
+                    "reference": "{{ reference }}",
+                    "start": "{{ start }}",
+                    "unit": "{{ unit }}",
+                    "address": "{{ address }}",
+                    "phone": "{{ phone }}",
+                },
+                required=("reference", "start", "unit"),
+            )
+        )

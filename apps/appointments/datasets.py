@@ -43,7 +43,7 @@ def _appointments(rows):
 
 def appointment_rows(user, filters):
     """The appointment list's rows for its ``status``, ``date`` and ``reference`` filters, every page."""
-    rows = selectors.list_appointments(user, filters or {}).order_by("-pk")
+    rows = selectors.list_appointments(user, filters or {}).order_by("starts_at", "pk")  # as the list
     for reference, starts, _, name, phone, channel, counsellor, _, unit, status in _appointments(rows):
         yield (
             reference,

@@ -10,7 +10,7 @@ from apps.core.scoping import unscoped
 
 from . import services
 from .choices import Channel, RoomKind, Status
-from .models import Appointment, Availability, Room
+from .models import Appointment, Availability, OpeningHours, Room
 
 ROOMS = [
     ("一号个体咨询室", RoomKind.INDIVIDUAL, 2),
@@ -18,7 +18,19 @@ ROOMS = [
     ("团体辅导室", RoomKind.GROUP, 12),
     ("心理测评室", RoomKind.ASSESSMENT, 4),
 ]
-NAMES = ["林小雨", "周建国", "吴秀英", "郑浩然", "王婷婷", "陈志强", "冯春梅", "何子涵", "许晓东", "高雨欣"]
+# (name, sex): the recorded sex fits the given name (issue 13 item 10).
+NAMES = [
+    ("林小雨", "female"),
+    ("周建国", "male"),
+    ("吴秀英", "female"),
+    ("郑浩然", "male"),
+    ("王婷婷", "female"),
+    ("陈志强", "male"),
+    ("冯春梅", "female"),
+    ("何子涵", "female"),
+    ("许晓东", "male"),
+    ("高雨欣", "female"),
+]
 NEEDS = [
     "近两个月入睡困难，工作压力大，想学习放松方法。",
     "孩子上初二，最近厌学、与家长冲突多。",
@@ -68,6 +80,13 @@ def _status_at(status: str, starts_at: datetime, now: datetime) -> str:
     return status
 
 
+def _override(unit, counsellor, starts_at) -> dict:
+    """The manager's override for a demo hour outside the counsellor's duty hours (Saturday mornings)."""
+    if not services.outside_hours(unit, counsellor, starts_at, services.default_end(starts_at)):
+        return {}
+    return {"hours_override": True, "override_reason": "来访者只能周六上午来访，社区负责人批准加约"}
+
+
 @transaction.atomic
 def seed_demo_appointments(units: dict, users: dict) -> int:
     """Rooms in the demo district, the counsellor's weekly hours at two communities, and appointments
@@ -88,14 +107,29 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
                     unit=unit, name=name, defaults={"unit_path": unit.path, "kind": kind, "capacity": capacity}
                 )[0]
             )
-    for weekday in range(5):  # Monday–Friday at the home community, Saturday mornings at the second
-        Availability.objects.get_or_create(
-            unit=home,
-            counsellor=counsellor,
+    # The demo district's opening hours, inherited by its streets and communities: every day
+    # 08:30–17:30 (its community rooms open at weekends too). The PLAN's days are relative to today,
+    # so any weekday can come up.
+    district = units["district"]
+    for weekday in range(7):
+        OpeningHours.objects.get_or_create(
+            unit=district,
             weekday=weekday,
-            start=time(9),
-            defaults={"unit_path": home.path, "end": time(12)},
+            opens=time(8, 30),
+            defaults={"unit_path": district.path, "closes": time(17, 30)},
         )
+    # The counsellor: every day 09:00–12:00 and 14:00–17:00 at the home community, except Saturday
+    # mornings, spent at the second community. A Saturday-morning booking at home is outside the
+    # duty hours, so the community manager books it with an override and a reason (issue 13 item 1).
+    for weekday in range(7):
+        if weekday != 5:
+            Availability.objects.get_or_create(
+                unit=home,
+                counsellor=counsellor,
+                weekday=weekday,
+                start=time(9),
+                defaults={"unit_path": home.path, "end": time(12)},
+            )
         Availability.objects.get_or_create(
             unit=home,
             counsellor=counsellor,
@@ -110,6 +144,9 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
         start=time(9),
         defaults={"unit_path": second.path, "end": time(12)},
     )
+    if not (home.address or home.phone):  # what the public booking confirmation shows
+        home.address, home.phone = "东坡路 88 号社区服务中心二楼", "0571-8888 6601"
+        home.save(update_fields=["address", "phone", "updated_at"])
 
     now = timezone.now()
     today = timezone.localdate(now)
@@ -119,10 +156,10 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
         starts_at = _at(day, hour)
         status = _status_at(status, starts_at, now)
         data = {
-            "contact_name": NAMES[i % len(NAMES)],
+            "contact_name": NAMES[i % len(NAMES)][0],
             "contact_phone": f"139{rng.randint(10000000, 99999999)}",
             "needs_symptoms": rng.choice(NEEDS),
-            "gender": rng.choice(["male", "female"]),
+            "gender": NAMES[i % len(NAMES)][1],
             "age": rng.randint(14, 75),
             "family": rng.choice(["已婚，一子", "独居", "与父母同住", ""]),
             "address": "",
@@ -151,10 +188,21 @@ def seed_demo_appointments(units: dict, users: dict) -> int:
         )
         # A changed appointment was first booked a day later, then moved (forward from now) to this hour.
         booked_at = starts_at + timedelta(days=1) if status == Status.CHANGED else starts_at
-        appointment = services.do_book_appointment(actor=staff, unit=home, data={**data, "starts_at": booked_at})
+        # An hour already begun was booked the day before it (history): the booking moment is then.
+        booked_on = min(now, booked_at - timedelta(days=1))
+        appointment = services.do_book_appointment(
+            actor=staff,
+            unit=home,
+            data={**data, **_override(home, counsellor, booked_at), "starts_at": booked_at},
+            now=booked_on,
+        )
         if status == Status.CHANGED:
             services.do_change_appointment(
-                actor=staff, appointment=appointment, starts_at=starts_at, reason="来访者来电要求改期"
+                actor=staff,
+                appointment=appointment,
+                starts_at=starts_at,
+                reason="来访者来电要求改期",
+                **_override(home, counsellor, starts_at),
             )
         elif status == Status.CANCELLED:
             services.do_cancel_appointment(actor=staff, appointment=appointment, reason="来访者临时有事，来电取消")

@@ -24,6 +24,17 @@ class _Units(forms.Form):
             self.fields["room"].label_from_instance = lambda r: f"{r.unit.name} · {r.name}（{r.get_kind_display()}）"
 
 
+class OverrideFields(forms.Form):
+    """A unit manager's approval of a time outside opening or duty hours (issue 13 item 1)."""
+
+    hours_override = forms.BooleanField(
+        label="超出服务时间（负责人批准）",
+        required=False,
+        help_text="仅单位负责人可勾选：在单位开放时间或咨询师值班时间以外安排，须填写理由",
+    )
+    override_reason = forms.CharField(label="超出服务时间的理由", max_length=200, required=False)
+
+
 class ContactFields(forms.Form):
     contact_name = forms.CharField(label="姓名", max_length=50)
     contact_phone = forms.CharField(label="联系电话", max_length=20, help_text="手机或带区号的固定电话")
@@ -35,7 +46,7 @@ class ContactFields(forms.Form):
     )
 
 
-class AppointmentForm(_Units, ContactFields):
+class AppointmentForm(_Units, ContactFields, OverrideFields):
     """Staff booking (S-FLOW-1): the two "told" boxes, contact, basic information, needs."""
 
     unit = forms.ModelChoiceField(label="服务单位", queryset=OrgUnit.objects.none())
@@ -63,8 +74,8 @@ class AppointmentForm(_Units, ContactFields):
     )
 
     field_order = [
-        "unit", "channel", "client", "counsellor", "room", "starts_at", "ends_at", "contact_name", "contact_phone",
-        "gender", "age", "family", "address", "needs_symptoms",
+        "unit", "channel", "client", "counsellor", "room", "starts_at", "ends_at", "hours_override", "override_reason",
+        "contact_name", "contact_phone", "gender", "age", "family", "address", "needs_symptoms",
         "told_service_content_flow_counsellor", "told_confidentiality_and_change_cancel",
     ]  # fmt: skip
 
@@ -77,7 +88,7 @@ class ConfirmForm(_Units):
     told_service = forms.BooleanField(label="已告知服务内容、流程和咨询师信息", required=False)
 
 
-class ChangeForm(_Units):
+class ChangeForm(_Units, OverrideFields):
     starts_at = forms.DateTimeField(
         label="新的开始时间", widget=_dt, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
     )
@@ -91,6 +102,8 @@ class ChangeForm(_Units):
     counsellor = forms.ModelChoiceField(label="咨询师", queryset=User.objects.none(), required=False)
     room = forms.ModelChoiceField(label="咨询室", queryset=Room.objects.none(), required=False)
     reason = forms.CharField(label="改约原因", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    field_order = ["starts_at", "ends_at", "counsellor", "room", "hours_override", "override_reason", "reason"]
 
 
 class CancelForm(forms.Form):
@@ -115,6 +128,25 @@ class AvailabilityForm(_Units):
     weekday = forms.TypedChoiceField(label="星期", choices=Weekday.choices, coerce=int)
     start = forms.TimeField(label="开始时间", widget=_time)
     end = forms.TimeField(label="结束时间", widget=_time)
+
+
+class OpeningHoursForm(forms.Form):
+    weekday = forms.TypedChoiceField(label="星期", choices=Weekday.choices, coerce=int)
+    opens = forms.TimeField(label="开门时间", widget=_time)
+    closes = forms.TimeField(label="关门时间", widget=_time)
+
+
+class UnitContactForm(forms.Form):
+    address = forms.CharField(label="地址", max_length=200, required=False, help_text="显示在网上预约成功页面和短信中")
+    phone = forms.CharField(label="联系电话", max_length=30, required=False, help_text="如 0571-8888 6666")
+
+
+class WeekForm(_Units):
+    """The week view's choices: a date in the week, a counsellor and a room."""
+
+    date = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    counsellor = forms.ModelChoiceField(label="咨询师", queryset=User.objects.none(), required=False)
+    room = forms.ModelChoiceField(label="咨询室", queryset=Room.objects.none(), required=False)
 
 
 class PublicBookingForm(ContactFields):

@@ -62,6 +62,36 @@ class Availability(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
 
+class OpeningHours(models.Model):
+    """When a unit is open (开放时间): one weekday, from ``opens`` to ``closes``; several rows make a
+    day with a break. A unit without rows inherits its nearest ancestor's table, and a tree without
+    any uses ``services.DEFAULT_OPENING_HOURS`` (Monday–Friday 08:30–17:30)."""
+
+    scope_path_field = "unit_path"
+
+    unit = models.ForeignKey("orgs.OrgUnit", on_delete=models.CASCADE, related_name="+", verbose_name="服务单位")
+    unit_path = models.CharField(max_length=255, editable=False)
+    weekday = models.PositiveSmallIntegerField("星期", choices=Weekday.choices)
+    opens = models.TimeField("开门时间")
+    closes = models.TimeField("关门时间")
+
+    class Meta:
+        verbose_name = "单位开放时间"
+        verbose_name_plural = "单位开放时间"
+        ordering = ["unit_path", "weekday", "opens"]
+        indexes = [models.Index(fields=["unit_path", "id"], name="opening_scope_id")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes__gt=models.F("opens")),
+                name="opening_closes_after",
+                violation_error_message="关门时间须晚于开门时间。",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
 class AppointmentQuerySet(ScopedQuerySetMixin, VaultQuerySet):
     pass
 
@@ -107,6 +137,9 @@ class Appointment(VaultModel):
     basic_info = EncryptedTextField("基本信息", blank=True)  # JSON: gender, age, family, address
     needs_symptoms = EncryptedTextField("需求与症状")
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    # A unit manager may book outside the counsellor's duty hours or the unit's opening hours, with a reason.
+    hours_override = models.BooleanField("负责人批准在服务时间以外预约", default=False)
+    override_reason = models.CharField("服务时间以外预约的理由", max_length=200, blank=True)
     status_reason = EncryptedTextField("改约/取消原因", blank=True)
     reference = models.CharField("预约号", max_length=12, unique=True, editable=False)
     public_request = models.BooleanField("网上自助预约", default=False, editable=False)

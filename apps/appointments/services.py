@@ -18,6 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from apps.accounts.roles import COUNSELLING_ROLES
+from apps.accounts.selectors import counsellors_over, is_counsellor_over
 from apps.audit.choices import AuditAction
 from apps.audit.services import log_change, log_event, snapshot
 from apps.core.access import can, can_in_unit
@@ -27,15 +29,16 @@ from apps.identity.phones import normalize_phone
 from apps.orgs.models import OrgUnit
 
 from .choices import ACTIVE, GENDERS, Channel, RoomKind, Status, Weekday
-from .models import Appointment, Availability, BookedSlot, PublicBookingCheck, Room
+from .models import Appointment, Availability, BookedSlot, OpeningHours, PublicBookingCheck, Room
 
 SLOT_MINUTES = 50
-MAX_DURATION = timedelta(hours=4)
 PUBLIC_DAYS = 14
 PUBLIC_DAILY_LIMIT = 5
 PUBLIC_KINDS = ("community_room", "street_station", "district_centre")
-COUNSELLOR_ROLES = ("counsellor", "psychiatrist", "counselling_assistant")
+# The counselling roles of apps.accounts.roles (issue 13 item 8: assistants and managers are not counsellors).
+COUNSELLOR_ROLES = COUNSELLING_ROLES
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+OVERRIDE_PURPOSE = "服务时间以外预约（负责人批准）"
 DOUBLE_BOOKED = "该咨询师/咨询室在该时段已有预约，请选择其他时间、咨询师或咨询室。"
 
 
@@ -54,8 +57,14 @@ def default_end(starts_at: datetime) -> datetime:
     return starts_at + timedelta(minutes=SLOT_MINUTES)
 
 
+def max_minutes() -> int:
+    """The longest session that may be booked (setting ``APPOINTMENT_MAX_MINUTES``, default 180)."""
+    return int(getattr(settings, "APPOINTMENT_MAX_MINUTES", 180))
+
+
 def check_times(starts_at, ends_at=None) -> tuple[datetime, datetime]:
-    """Validate an appointment's time: aware, on the hour, ending after it starts, at most four hours."""
+    """Validate an appointment's time: aware, on the hour, ending after it starts, at most
+    ``max_minutes()`` long (S-FLOW-1)."""
     if starts_at is None:
         raise ValidationError({"starts_at": "请选择预约时间。"})
     if timezone.is_naive(starts_at):
@@ -68,9 +77,102 @@ def check_times(starts_at, ends_at=None) -> tuple[datetime, datetime]:
         ends_at = timezone.make_aware(ends_at)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": "结束时间须晚于开始时间。"})
-    if ends_at - starts_at > MAX_DURATION:
-        raise ValidationError({"ends_at": "一次预约不能超过 4 小时。"})
+    limit = max_minutes()
+    if ends_at - starts_at > timedelta(minutes=limit):
+        raise ValidationError({"ends_at": f"一次咨询最长 {limit} 分钟，请缩短结束时间或分次预约。"}, code="too_long")
     return starts_at, ends_at
+
+
+def check_not_past(starts_at: datetime, now=None) -> None:
+    """A booking cannot start at or before the present moment (S-FLOW-1)."""
+    if starts_at <= (now or timezone.now()):
+        raise ValidationError({"starts_at": "开始时间已经过去，请选择现在以后的时间。"}, code="past")
+
+
+# --- service hours: the unit's opening hours and the counsellor's duty hours (S-FLOW-1, S-FLOW-2) ---
+# Used when neither a unit nor any ancestor has an opening-hours table: Monday–Friday 08:30–17:30.
+DEFAULT_OPENING_HOURS: dict[int, list[tuple[time, time]]] = {day: [(time(8, 30), time(17, 30))] for day in range(5)}
+# Unit managers (区/街道/社区负责人) hold ORG_MANAGE besides APPOINTMENT_MANAGE; counsellors and workers do not.
+OVERRIDE_PERM = Perm.ORG_MANAGE
+
+
+def opening_hours(unit: OrgUnit) -> tuple[dict[int, list[tuple[time, time]]], OrgUnit | None]:
+    """``({weekday: [(opens, closes), …]}, unit the table belongs to)`` for ``unit``: its own table,
+    else its nearest ancestor's, else ``DEFAULT_OPENING_HOURS`` (owner None). One query."""
+    ids = [*unit.ancestor_ids, unit.pk]
+    rows = list(OpeningHours.objects.filter(unit_id__in=ids).select_related("unit").order_by("opens"))
+    for owner_id in reversed(ids):
+        own = [row for row in rows if row.unit_id == owner_id]
+        if own:
+            table: dict[int, list[tuple[time, time]]] = {}
+            for row in own:
+                table.setdefault(row.weekday, []).append((row.opens, row.closes))
+            return table, own[0].unit
+    return DEFAULT_OPENING_HOURS, None
+
+
+def describe_hours(intervals, empty: str = "不开放") -> str:
+    """``08:30–12:00、13:30–17:30`` or ``empty``, for error messages and pages."""
+    return "、".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in intervals) or empty
+
+
+def _inside(intervals, starts: datetime, ends: datetime) -> bool:
+    """Whether the local span ``[starts, ends)`` lies in one of ``intervals`` on ``starts``'s day."""
+    midnight = datetime.combine(starts.date() + timedelta(days=1), time(0), tzinfo=starts.tzinfo)
+    if ends > midnight:
+        return False
+    end_time = time.max if ends == midnight else ends.time()
+    return any(a <= starts.time() and end_time <= b for a, b in intervals)
+
+
+def outside_hours(unit: OrgUnit, counsellor, starts_at: datetime, ends_at: datetime) -> dict[str, str]:
+    """Field errors for a time outside the unit's opening hours or the counsellor's duty hours at
+    ``unit``; empty when the time is inside both. A counsellor without duty hours there is never on duty."""
+    starts, ends = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    weekday = starts.weekday()
+    label = Weekday(weekday).label
+    table, _ = opening_hours(unit)
+    if not _inside(table.get(weekday, []), starts, ends):
+        return {
+            "starts_at": f"该时间不在{unit.name}的开放时间内（{label}：{describe_hours(table.get(weekday, []))}）。"
+            "如确需在开放时间以外安排，须由单位负责人勾选“超出服务时间”并填写理由。"
+        }
+    if counsellor is not None:
+        duty = [
+            (row.start, row.end)
+            for row in Availability.objects.filter(unit=unit, counsellor=counsellor, weekday=weekday).order_by("start")
+        ]
+        if not _inside(duty, starts, ends):
+            name = getattr(counsellor, "full_name", "") or str(counsellor)
+            hours = describe_hours(duty, "无值班")
+            return {
+                "starts_at": f"该时间不在该咨询师（{name}）在本单位的值班时间内（{label}：{hours}）。"
+                "如确需在值班时间以外安排，须由单位负责人勾选“超出服务时间”并填写理由。"
+            }
+    return {}
+
+
+def check_service_hours(
+    *, actor, unit: OrgUnit, counsellor, starts_at, ends_at, override: bool = False, reason: str = ""
+) -> tuple[bool, str]:
+    """Refuse a time outside opening or duty hours unless a unit manager overrides it with a reason.
+
+    Returns ``(override used, reason)`` to store on the appointment: an override on a time that needs
+    none is not recorded. ``actor=None`` (the public, the system) can never override.
+    """
+    errors = outside_hours(unit, counsellor, starts_at, ends_at)
+    if not errors:
+        return False, ""
+    if not override:
+        raise ValidationError(errors, code="outside_hours")
+    if actor is None or not can_in_unit(actor, OVERRIDE_PERM, unit):
+        raise ValidationError(
+            {"hours_override": "只有单位负责人可以批准在开放时间或值班时间以外预约。"}, code="override_forbidden"
+        )
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError({"override_reason": "请填写在服务时间以外预约的理由。"}, code="override_reason")
+    return True, reason[:200]
 
 
 def _resource_keys(appointment: Appointment) -> list[str]:
@@ -172,14 +274,20 @@ def counsellor_candidates(actor, unit: OrgUnit | None = None):
         assignments__unit__is_active=True,
         assignments__unit__path__startswith=grant.unit_path,
     )
+    if unit is not None:
+        rows = rows.filter(pk__in=counsellors_over(unit).values("pk"))
     return rows.distinct().order_by("full_name", "id")
 
 
-def _check_counsellor(actor, counsellor) -> None:
+def _check_counsellor(actor, counsellor, unit: OrgUnit | None = None) -> None:
     if counsellor is None:
         return
     if not counsellor.is_active:
         raise ValidationError({"counsellor": "该咨询师账号已停用。"})
+    if unit is not None and not is_counsellor_over(counsellor, unit):
+        raise ValidationError(
+            {"counsellor": "所选人员不是该单位或其上级单位的心理咨询师、精神科医生，不能担任负责咨询师。"}
+        )
     if actor is not None and not counsellor_candidates(actor).filter(pk=counsellor.pk).exists():
         raise ValidationError({"counsellor": "只能选择本单位及下级单位的咨询师。"})
 
@@ -212,11 +320,15 @@ def _locked(appointment: Appointment) -> Appointment:
 
 # --- staff booking -----------------------------------------------------------------------------
 @transaction.atomic
-def do_book_appointment(*, actor, unit: OrgUnit, data: dict) -> Appointment:
+def do_book_appointment(*, actor, unit: OrgUnit, data: dict, now=None) -> Appointment:
     """Staff book an appointment (S-FLOW-1): confirmed at once, holding counsellor and room hours.
 
     Refused unless the person was told the service content, flow and counsellor, and the
-    confidentiality principle and how to change or cancel, and contact and needs are given.
+    confidentiality principle and how to change or cancel, and contact and needs are given; unless
+    it starts after ``now`` (the moment of booking: only the demo's history passes an earlier one),
+    lasts at most ``max_minutes()``, and lies in the unit's opening hours and the counsellor's duty
+    hours there, or a unit manager overrides that with a reason (``hours_override``,
+    ``override_reason``; stored and audited).
     """
     _require_manage(actor, unit)
     if not data.get("told_service_content_flow_counsellor"):
@@ -232,13 +344,23 @@ def do_book_appointment(*, actor, unit: OrgUnit, data: dict) -> Appointment:
         raise ValidationError({"channel": "请选择有效的预约方式。"})
     clean = check_contact(data)
     starts_at, ends_at = check_times(data.get("starts_at"), data.get("ends_at"))
+    check_not_past(starts_at, now)
     counsellor, room, client = data.get("counsellor"), data.get("room"), data.get("client")
     if counsellor is None:
         raise ValidationError({"counsellor": "请选择咨询师。"})
-    _check_counsellor(actor, counsellor)
+    _check_counsellor(actor, counsellor, unit)
     _check_room(unit, room, channel)
     if client is not None and actor is not None and not can(actor, Perm.CLIENT_VIEW, client):
         raise ValidationError({"client": "只能关联本单位及下级单位的来访者。"})
+    override, override_reason = check_service_hours(
+        actor=actor,
+        unit=unit,
+        counsellor=counsellor,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        override=bool(data.get("hours_override")),
+        reason=data.get("override_reason") or "",
+    )
     appointment = Appointment(
         unit=unit,
         unit_path=unit.path,
@@ -251,13 +373,15 @@ def do_book_appointment(*, actor, unit: OrgUnit, data: dict) -> Appointment:
         told_service_content_flow_counsellor=True,
         told_confidentiality_and_change_cancel=True,
         status=Status.CONFIRMED,
+        hours_override=override,
+        override_reason=override_reason,
         reference=_new_reference(),
         created_by=actor,
         **clean,
     )
     appointment.save()
     _hold_slots(appointment)
-    log_change(actor, appointment, {}, snapshot(appointment))
+    log_change(actor, appointment, {}, snapshot(appointment), purpose=OVERRIDE_PURPOSE if override else "")
     return appointment
 
 
@@ -277,6 +401,7 @@ def free_slots(unit: OrgUnit, now=None, days: int = PUBLIC_DAYS) -> dict:
     rows = list(Availability.objects.filter(unit=unit, counsellor__is_active=True))
     if not rows:
         return {}
+    table, _ = opening_hours(unit)
     tz = timezone.get_current_timezone()
     candidates: dict[datetime, set[int]] = {}
     day = first
@@ -289,7 +414,8 @@ def free_slots(unit: OrgUnit, now=None, days: int = PUBLIC_DAYS) -> dict:
                 hour += timedelta(hours=1)
             close = datetime.combine(day, row.end, tzinfo=tz)
             while hour + timedelta(minutes=SLOT_MINUTES) <= close:
-                candidates.setdefault(hour, set()).add(row.counsellor_id)
+                if _inside(table.get(day.weekday(), []), hour, hour + timedelta(minutes=SLOT_MINUTES)):
+                    candidates.setdefault(hour, set()).add(row.counsellor_id)
                 hour += timedelta(hours=1)
         day += timedelta(days=1)
     if not candidates:
@@ -344,6 +470,9 @@ def _check_public_request(unit: OrgUnit, data: dict, now) -> dict:
         raise ValidationError({"channel": "请选择有效的咨询方式。"})
     clean = check_contact(data)
     starts_at, ends_at = check_times(data.get("starts_at"))
+    check_not_past(starts_at, now)
+    # The public never overrides: a time outside the opening hours is refused, whoever is on duty.
+    check_service_hours(actor=None, unit=unit, counsellor=None, starts_at=starts_at, ends_at=ends_at)
     _check_public_limit(clean["contact_phone"])
     local = timezone.localtime(starts_at)
     if local not in free_slots(unit, now=now).get(local.date(), []):
@@ -531,11 +660,49 @@ def do_verify_public_booking(*, check_id, code: str, ip: str | None, now=None) -
     data.update(json.loads(payload.get("basic_info") or "{}"))
     _take_booking_room(unit, ip)
     try:
-        return do_request_appointment(unit=unit, data=data, now=now)
+        appointment = do_request_appointment(unit=unit, data=data, now=now)
     except ValidationError:
         _unbump("ip", ip or "unknown")
         _unbump("unit", unit.pk)
         raise
+    notify_public_booking_received(appointment)
+    return appointment
+
+
+RECEIVED_TEMPLATE = "public_booking_received"
+
+
+def unit_contact(unit: OrgUnit) -> dict:
+    """The unit's name, address and phone as the public sees them (item 10 of issue 13)."""
+    return {"unit": unit.name, "address": unit.address or "", "phone": unit.phone or ""}
+
+
+def notify_public_booking_received(appointment: Appointment) -> bool:
+    """Text the person the reference, time, and the unit's address and phone (S-FLOW-1).
+
+    Sent straight to the phone like the code (the person has no account). The booking stands even
+    when the SMS fails: the page shows the same, so the failure is only logged.
+    """
+    import logging
+
+    from apps.notifications.backends import SmsError, SmsMessage, get_sms_backend
+    from apps.notifications.catalog import render
+
+    context = {
+        "reference": appointment.reference,
+        "start": f"{timezone.localtime(appointment.starts_at):%Y-%m-%d %H:%M}",
+        **unit_contact(appointment.unit),
+    }
+    rendered = render(RECEIVED_TEMPLATE, context)
+    message = SmsMessage(
+        phone=appointment.contact_phone, text=rendered.sms, template=RECEIVED_TEMPLATE, params=rendered.sms_params
+    )
+    try:
+        get_sms_backend().send(message)
+    except SmsError:
+        logging.getLogger(__name__).warning("public booking SMS failed for appointment %s", appointment.pk)
+        return False
+    return True
 
 
 def masked_check_phone(check_id) -> str | None:
@@ -611,7 +778,7 @@ def do_confirm_appointment(*, actor, appointment: Appointment, counsellor=None, 
         if counsellor is None:
             raise ValidationError({"counsellor": "该时段没有空闲的值班咨询师，请指定咨询师或与来访者改约。"})
     else:
-        _check_counsellor(actor, counsellor)
+        _check_counsellor(actor, counsellor, appointment.unit)
     room = room or appointment.room
     _check_room(appointment.unit, room, appointment.channel)
     _release_slots(appointment)
@@ -654,10 +821,20 @@ def _check_reason(reason: str) -> str:
 
 @transaction.atomic
 def do_change_appointment(
-    *, actor, appointment: Appointment, starts_at, ends_at=None, counsellor=None, room=None, reason: str
+    *,
+    actor,
+    appointment: Appointment,
+    starts_at,
+    ends_at=None,
+    counsellor=None,
+    room=None,
+    reason: str,
+    hours_override: bool = False,
+    override_reason: str = "",
 ) -> Appointment:
     """Move an open appointment to a later time (and/or counsellor, room); the old hours are freed.
-    A new start that has already passed is refused (S-FLOW-1)."""
+    A new start that has already passed is refused (S-FLOW-1), and so is a time outside the unit's
+    opening hours or the counsellor's duty hours unless a unit manager overrides it with a reason."""
     _require_manage_obj(actor, appointment)
     reason = _check_reason(reason)
     appointment = _locked(appointment)
@@ -666,20 +843,31 @@ def do_change_appointment(
     starts_at, ends_at = check_times(starts_at, ends_at)
     if starts_at <= timezone.now():
         raise ValidationError({"starts_at": "改约后的开始时间已经过去，请选择现在以后的时间。"}, code="past")
-    _check_counsellor(actor, counsellor)
+    _check_counsellor(actor, counsellor, appointment.unit)
     counsellor = counsellor or appointment.counsellor
     room = room or appointment.room
     _check_room(appointment.unit, room, appointment.channel)
+    override, why = check_service_hours(
+        actor=actor,
+        unit=appointment.unit,
+        counsellor=counsellor,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        override=hours_override,
+        reason=override_reason,
+    )
     before = snapshot(appointment)
     _release_slots(appointment)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.counsellor, appointment.room = counsellor, room
+    appointment.hours_override, appointment.override_reason = override, why
     if appointment.status != Status.REQUESTED:
         appointment.status = Status.CHANGED
     appointment.status_reason = reason
     appointment.save()
     _hold_slots(appointment)
-    log_change(actor, appointment, before, snapshot(appointment), purpose="改约")
+    purpose = f"改约；{OVERRIDE_PURPOSE}" if override else "改约"
+    log_change(actor, appointment, before, snapshot(appointment), purpose=purpose)
     return appointment
 
 
@@ -751,7 +939,7 @@ def do_save_room(*, actor, unit: OrgUnit, data: dict, room: Room | None = None) 
 def do_add_availability(*, actor, unit: OrgUnit, counsellor, weekday: int, start: time, end: time) -> Availability:
     """Add weekly duty hours of a counsellor at ``unit``; overlapping hours of the same person are refused."""
     _require_manage(actor, unit)
-    _check_counsellor(actor, counsellor)
+    _check_counsellor(actor, counsellor, unit)
     if counsellor is None:
         raise ValidationError({"counsellor": "请选择咨询师。"})
     if weekday not in Weekday.values:
@@ -774,3 +962,54 @@ def do_delete_availability(*, actor, row: Availability) -> None:
         raise ValidationError("您无权修改该值班安排。", code="forbidden")
     log_change(actor, row, snapshot(row), {})
     row.delete()
+
+
+# --- the unit's opening hours and public contact (issue 13 items 1 and 10) ----------------------
+def _require_unit_manager(actor, unit: OrgUnit) -> None:
+    if actor is not None and not (unit.is_active and can_in_unit(actor, OVERRIDE_PERM, unit)):
+        raise ValidationError("只有本单位及上级单位的负责人可以设置开放时间和联系方式。", code="forbidden")
+
+
+@transaction.atomic
+def do_add_opening_hours(*, actor, unit: OrgUnit, weekday: int, opens: time, closes: time) -> OpeningHours:
+    """Add one opening interval of ``unit``; the first row replaces the inherited table for that unit,
+    so a unit that sets any hours sets all of them. Overlapping intervals of one day are refused."""
+    _require_unit_manager(actor, unit)
+    if weekday not in Weekday.values:
+        raise ValidationError({"weekday": "请选择星期。"})
+    if opens is None:
+        raise ValidationError({"opens": "请填写开门时间。"})
+    if closes is None or closes <= opens:
+        raise ValidationError({"closes": "关门时间须晚于开门时间。"})
+    if OpeningHours.objects.filter(unit=unit, weekday=weekday, opens__lt=closes, closes__gt=opens).exists():
+        raise ValidationError({"opens": "与这一天已有的开放时间重叠。"}, code="overlap")
+    row = OpeningHours.objects.create(unit=unit, unit_path=unit.path, weekday=weekday, opens=opens, closes=closes)
+    log_change(actor, row, {}, snapshot(row), purpose="设置开放时间")
+    return row
+
+
+@transaction.atomic
+def do_delete_opening_hours(*, actor, row: OpeningHours) -> None:
+    """Remove one interval; a unit whose last row goes inherits its parent's table again."""
+    _require_unit_manager(actor, row.unit)
+    log_change(actor, row, snapshot(row), {}, purpose="删除开放时间")
+    row.delete()
+
+
+@transaction.atomic
+def do_set_unit_contact(*, actor, unit: OrgUnit, address: str, phone: str) -> OrgUnit:
+    """Set the address and phone the public sees on its booking confirmation and SMS."""
+    _require_unit_manager(actor, unit)
+    address = (address or "").strip()
+    phone = " ".join((phone or "").split())
+    if len(address) > 200:
+        raise ValidationError({"address": "地址不能超过 200 个字。"})
+    if phone and not all(ch.isdigit() or ch in "-+ ()转" for ch in phone):
+        raise ValidationError({"phone": "联系电话只能包含数字、空格、“-”“+”和括号，如 0571-8888 6666。"})
+    if len(phone) > 30:
+        raise ValidationError({"phone": "联系电话不能超过 30 个字符。"})
+    before = snapshot(unit, fields=("address", "phone"))
+    unit.address, unit.phone = address, phone
+    unit.save(update_fields=["address", "phone", "updated_at"])
+    log_change(actor, unit, before, snapshot(unit, fields=("address", "phone")), purpose="设置单位地址和电话")
+    return unit

@@ -7,6 +7,7 @@ app_name = "appointments"
 urlpatterns = [
     path("manage/", views.appointment_list, name="appointment-list"),
     path("today/", views.today, name="today"),
+    path("week/", views.week, name="week"),
     path("new/", views.appointment_create, name="appointment-create"),
     path("<int:pk>/", views.appointment_detail, name="appointment-detail"),
     path("<int:pk>/confirm/", views.appointment_confirm, name="appointment-confirm"),
@@ -19,4 +20,6 @@ urlpatterns = [
     path("rooms/<int:pk>/edit/", views.room_edit, name="room-edit"),
     path("hours/new/", views.availability_create, name="availability-create"),
     path("hours/<int:pk>/delete/", views.availability_delete, name="availability-delete"),
+    path("opening-hours/", views.opening_hours, name="opening-hours"),
+    path("opening-hours/<int:pk>/delete/", views.opening_hours_delete, name="opening-hours-delete"),
 ]

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -11,14 +12,24 @@ from apps.audit.services import log_read
 from apps.clients.selectors import access_client_by_id
 from apps.core.access import access_by_id, can
 from apps.core.forms import run_service
-from apps.core.pagination import keyset_page
 from apps.core.perms import Perm, requires
 from apps.identity.masks import mask_mobile
 
 from . import selectors, services
 from .choices import ACTIVE, Status, Weekday
-from .forms import AppointmentForm, AvailabilityForm, CancelForm, ChangeForm, CloseForm, ConfirmForm, RoomForm
-from .models import Appointment, Availability, Room
+from .forms import (
+    AppointmentForm,
+    AvailabilityForm,
+    CancelForm,
+    ChangeForm,
+    CloseForm,
+    ConfirmForm,
+    OpeningHoursForm,
+    RoomForm,
+    UnitContactForm,
+    WeekForm,
+)
+from .models import Appointment, Availability, OpeningHours, Room
 
 
 def _rows(appointments):
@@ -49,18 +60,55 @@ def today(request):
 
 @requires(Perm.CLIENT_VIEW)
 def appointment_list(request):
+    """The manage list in start-time order, filtered by day (today / tomorrow / this week / a date)."""
     filters = selectors.list_filters(request.GET)
-    page = keyset_page(selectors.list_appointments(request.user, request.GET), request, descending=True)
+    page = selectors.start_time_page(selectors.list_appointments(request.user, request.GET), request.GET)
     context = {
         "page": page,
         "rows": _rows(page),
         "status": filters.status,
         "statuses": Status.choices,
         "date": filters.date,
+        "when": filters.when,
+        "whens": selectors.WHEN_CHOICES,
         "reference": filters.reference,
         "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
     }
     return render(request, "appointments/appointment_list.html", context)
+
+
+@requires(Perm.CLIENT_VIEW)
+def week(request):
+    """S-FLOW-2: Monday–Sunday × hours of one counsellor's and one room's week (double booking shows)."""
+    rooms = selectors.visible_rooms(request.user).filter(active=True).order_by("unit_path", "name")
+    counsellors = services.counsellor_candidates(request.user)
+    form = WeekForm(request.GET or None, counsellors=counsellors, rooms=rooms)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    day = data.get("date") or timezone.localdate()
+    # Without a choice a counsellor sees their own week; others pick one.
+    counsellor = (
+        data.get("counsellor") if "counsellor" in request.GET else counsellors.filter(pk=request.user.pk).first()
+    )
+    room = data.get("room")
+    monday = selectors.week_start(day)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    grids = []
+    if counsellor is not None:
+        rows = selectors.week_appointments(request.user, monday, counsellor=counsellor)
+        grids.append(("counsellor", f"咨询师 {counsellor.full_name or counsellor.username} 的一周", rows))
+    if room is not None:
+        rows = selectors.week_appointments(request.user, monday, room=room)
+        grids.append(("room", f"{room.unit.name} · {room.name} 的一周", rows))
+    context = {
+        "form": form,
+        "days": [(d, Weekday(d.weekday()).label) for d in days],
+        "today": timezone.localdate(),
+        "grids": [(key, title, selectors.week_grid(rows, monday)) for key, title, rows in grids],
+        "prev": monday - timedelta(days=7),
+        "next": monday + timedelta(days=7),
+        "query": request.GET.copy(),
+    }
+    return render(request, "appointments/week.html", context)
 
 
 @requires(Perm.CLIENT_VIEW)
@@ -112,7 +160,7 @@ def _choices(request, unit=None):
     if unit is not None:
         rooms = rooms.filter(unit=unit)
     return {
-        "counsellors": services.counsellor_candidates(request.user),
+        "counsellors": services.counsellor_candidates(request.user, unit),  # at the unit or above (issue 13)
         "rooms": rooms,
     }
 
@@ -193,6 +241,8 @@ def appointment_change(request, pk):
                 counsellor=data["counsellor"],
                 room=data["room"],
                 reason=data["reason"],
+                hours_override=data["hours_override"],
+                override_reason=data["override_reason"],
             ),
         )
         if done:
@@ -244,6 +294,7 @@ def room_list(request):
         "rooms": selectors.visible_rooms(request.user).order_by("unit_path", "name")[:500],
         "hours": selectors.visible_availability(request.user).order_by("unit_path", "weekday", "start")[:500],
         "can_manage": can(request.user, Perm.APPOINTMENT_MANAGE),
+        "can_set_hours": can(request.user, Perm.ORG_MANAGE),
     }
     return render(request, "appointments/room_list.html", context)
 
@@ -316,3 +367,66 @@ def availability_delete(request, pk):
     services.do_delete_availability(actor=request.user, row=row)
     messages.success(request, "值班时间已删除。")
     return redirect("appointments:room-list")
+
+
+# --- the unit's opening hours and public contact (unit managers) ------------------------------
+@requires(Perm.ORG_MANAGE)
+@require_http_methods(["GET", "POST"])
+def opening_hours(request):
+    """The unit manager's page: the unit's weekly opening hours (own or inherited) and its contact."""
+    units = selectors.unit_managed_units(request.user)
+    wanted = request.POST.get("unit") or request.GET.get("unit") or ""
+    unit = (units.filter(pk=int(wanted)) if wanted.isdigit() else units).first()
+    if unit is None:
+        raise Http404
+    action = request.POST.get("action")
+    form = OpeningHoursForm(request.POST if action == "add" else None)
+    contact = UnitContactForm(
+        request.POST if action == "contact" else None, initial={"address": unit.address, "phone": unit.phone}
+    )
+    if action == "add" and form.is_valid():
+        data = form.cleaned_data
+        if run_service(
+            form,
+            lambda: services.do_add_opening_hours(
+                actor=request.user, unit=unit, weekday=data["weekday"], opens=data["opens"], closes=data["closes"]
+            ),
+        ):
+            messages.success(request, "开放时间已添加。")
+            return redirect(f"{request.path}?unit={unit.pk}")
+    if action == "contact" and contact.is_valid():
+        data = contact.cleaned_data
+        if run_service(
+            contact,
+            lambda: services.do_set_unit_contact(
+                actor=request.user, unit=unit, address=data["address"], phone=data["phone"]
+            ),
+        ):
+            messages.success(request, "地址和电话已保存。")
+            return redirect(f"{request.path}?unit={unit.pk}")
+    table, owner = services.opening_hours(unit)
+    own = list(OpeningHours.objects.filter(unit=unit).order_by("weekday", "opens")) if owner == unit else []
+    context = {
+        "units": units,
+        "unit": unit,
+        "owner": owner,
+        "own": own,
+        "week": [(label, services.describe_hours(table.get(day, []))) for day, label in Weekday.choices],
+        "form": form,
+        "contact": contact,
+    }
+    return render(request, "appointments/opening_hours.html", context)
+
+
+@requires(Perm.ORG_MANAGE)
+@require_POST
+def opening_hours_delete(request, pk):
+    row = access_by_id(OpeningHours.objects.select_related("unit"), pk, request.user, Perm.ORG_MANAGE)
+    try:
+        services.do_delete_opening_hours(actor=request.user, row=row)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "开放时间已删除。")
+    return redirect(f"{reverse('appointments:opening-hours')}?unit={row.unit_id}")

@@ -58,6 +58,7 @@ def test_public_booking_confirm_and_counsellors_day(live_server, page_factory, s
     phone.click("button:has-text('确认预约')")
     reference = phone.inner_text("[data-testid=reference]").strip()
     assert len(reference) == 8
+    assert "0571-8888 6601" in phone.inner_text("[data-testid=unit-contact]")  # issue 13 item 10
     shot(phone, "62-book-reference-phone")
     with unscoped("find the request the browser made"):
         booked = Appointment.objects.get(reference=reference)
@@ -91,3 +92,70 @@ def test_public_booking_confirm_and_counsellors_day(live_server, page_factory, s
     counsellor.click("button:has-text('查看')")
     assert reference in counsellor.inner_text("[data-testid=day-list]")
     shot(counsellor, "66-counsellor-booked-day")
+
+
+def test_booking_rules_on_the_fields_and_the_week_view(live_server, page_factory):
+    """S-FLOW-1, S-FLOW-2, issue 13 items 1 and 10: a past start and an hour outside the opening hours
+    are refused on the start-time field; the community manager books it with an override and a
+    reason; the week view shows the counsellor's and the room's week; the manager's opening-hours page."""
+    from datetime import timedelta
+
+    from apps.appointments.models import Room
+
+    call_command("seed_demo", part="service")
+    base = live_server.url
+    unit = OrgUnit.objects.get(code="DEMO-S1C1")
+    counsellor = User.objects.get(username="counsellor")
+    room = Room.objects.filter(unit=unit).order_by("name").first()
+    now = timezone.localtime()
+    yesterday = (now - timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    late = (now + timedelta(days=2)).strftime("%Y-%m-%dT22:00")
+
+    staff = page_factory()
+    login(staff, base, "community")
+    staff.goto(f"{base}/appointments/new/")
+    staff.select_option("select[name=unit]", str(unit.pk))
+    staff.select_option("select[name=channel]", "phone")
+    staff.select_option("select[name=counsellor]", str(counsellor.pk))
+    staff.fill("input[name=starts_at]", yesterday)
+    staff.fill("input[name=contact_name]", "李晓华")
+    staff.fill("input[name=contact_phone]", "13912340000")
+    staff.fill("textarea[name=needs_symptoms]", "最近睡眠不好，白天上班，只能晚上来。")
+    staff.check("input[name=told_service_content_flow_counsellor]")
+    staff.check("input[name=told_confidentiality_and_change_cancel]")
+    staff.click("button:has-text('保存')")
+    field = staff.locator("input[name=starts_at] >> xpath=ancestor::div[contains(@class,'mb-3')][1]")
+    assert "开始时间已经过去" in field.inner_text()
+    shot(staff, "67-book-past-start-refused")
+
+    staff.fill("input[name=starts_at]", late)
+    staff.click("button:has-text('保存')")
+    field = staff.locator("input[name=starts_at] >> xpath=ancestor::div[contains(@class,'mb-3')][1]")
+    assert "不在东坡社区社会心理服务室的开放时间内" in field.inner_text()
+    shot(staff, "68-book-outside-opening-hours-refused")
+
+    staff.check("input[name=hours_override]")
+    staff.click("button:has-text('保存')")
+    reason = staff.locator("input[name=override_reason] >> xpath=ancestor::div[contains(@class,'mb-3')][1]")
+    assert "请填写在服务时间以外预约的理由" in reason.inner_text()
+    staff.fill("input[name=override_reason]", "来访者白天上班，负责人批准晚间加约")
+    staff.click("button:has-text('保存')")
+    staff.wait_for_selector("text=预约已登记")
+    assert "负责人批准" in staff.inner_text("[data-testid=override]")
+    shot(staff, "69-book-override-saved")
+
+    staff.goto(f"{base}/appointments/manage/?when=week")
+    shot(staff, "70-manage-list-this-week")
+    monday = (now - timedelta(days=now.weekday())).date().isoformat()
+    staff.goto(f"{base}/appointments/week/?date={monday}&counsellor={counsellor.pk}&room={room.pk}")
+    assert "星期一" in staff.inner_text("[data-testid=week-counsellor]")
+    assert staff.locator("[data-testid=week-counsellor] a").count() >= 1
+    shot(staff, "71-week-view")
+
+    staff.goto(f"{base}/appointments/opening-hours/?unit={unit.pk}")
+    assert "08:30–17:30" in staff.inner_text("[data-testid=opening-hours]")
+    staff.fill("input[name=opens]", "18:00")
+    staff.fill("input[name=closes]", "17:00")
+    staff.click("button:has-text('添加开放时段')")
+    assert "关门时间须晚于开门时间" in staff.inner_text("[data-testid=opening-form]")
+    shot(staff, "72-opening-hours-page")

@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from apps.appointments.models import Availability
+from apps.appointments.models import Availability, OpeningHours
 
 
 def next_weekday(weekday: int, at: int = 10, min_days: int = 2) -> datetime:
@@ -15,19 +15,35 @@ def next_weekday(weekday: int, at: int = 10, min_days: int = 2) -> datetime:
 
 
 @pytest.fixture
-def monday_10():
+def monday_10(hours_a):
+    """A Monday 10:00 at least two days ahead: C1 is open (default Monday–Friday 08:30–17:30) and
+    counsellor_a is on duty there (``hours_a``), so a booking then is legal (issue 13 item 1)."""
     return next_weekday(0, 10)
+
+
+def on_duty(unit, counsellor, start: int = 9, end: int = 12, weekdays=range(7)) -> list:
+    """Give ``counsellor`` duty hours at ``unit`` (every day ``start``–``end`` o'clock by default)."""
+    return [
+        Availability.objects.create(
+            unit=unit, unit_path=unit.path, counsellor=counsellor, weekday=d, start=time(start), end=time(end)
+        )
+        for d in weekdays
+    ]
+
+
+def open_daily(unit, opens: int = 8, closes: int = 20) -> list:
+    """Give ``unit`` its own opening hours: every day ``opens``–``closes`` o'clock."""
+    return [
+        OpeningHours.objects.create(unit=unit, unit_path=unit.path, weekday=d, opens=time(opens), closes=time(closes))
+        for d in range(7)
+    ]
 
 
 @pytest.fixture
 def hours_a(tree, counsellor_a):
-    """counsellor_a is on duty at C1 every weekday 09:00–12:00."""
-    return [
-        Availability.objects.create(
-            unit=tree.c1, unit_path=tree.c1.path, counsellor=counsellor_a, weekday=d, start=time(9), end=time(12)
-        )
-        for d in range(7)
-    ]
+    """C1 is open every day 08:00–20:00 and counsellor_a is on duty there every day 09:00–12:00."""
+    open_daily(tree.c1)
+    return on_duty(tree.c1, counsellor_a)
 
 
 def booking(counsellor, starts_at, **extra) -> dict:
@@ -62,5 +78,5 @@ def sms_outbox(settings):
 
 def last_code(outbox, phone: str | None = None) -> str:
     """The code of the last SMS (to ``phone``, given in E.164 like ``+8613912345678``)."""
-    message = [m for m in outbox if phone is None or m.phone == phone][-1]
+    message = [m for m in outbox if (phone is None or m.phone == phone) and "code" in m.params][-1]
     return message.params["code"]

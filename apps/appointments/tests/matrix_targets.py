@@ -91,3 +91,22 @@ TARGETS = {
     "appointment-room-list": Target(body=lambda w, u: {"unit": u.pk, "name": "矩阵接口室"}),
     "appointment-room-detail": Target(room_pk),
 }
+
+
+def opening_hours_pk(world, unit):
+    from apps.appointments.models import OpeningHours
+
+    row = OpeningHours.objects.create(unit=unit, unit_path=unit.path, weekday=5, opens=time(9), closes=time(12))
+    return {"pk": row.pk}
+
+
+TARGETS.update(
+    {
+        "appointments:week": Target(),
+        # a unit manager's page; GET shows the first unit in scope, POST aims at the unit in the body
+        "appointments:opening-hours": Target(
+            body=lambda w, u: {"action": "add", "unit": u.pk, "weekday": 6, "opens": "09:00", "closes": "12:00"}
+        ),
+        "appointments:opening-hours-delete": Target(opening_hours_pk),
+    }
+)

@@ -19,7 +19,7 @@ from apps.core.perms import Perm
 from apps.core.scoping import ScopeError, unscoped
 from conftest import make_user
 
-from .conftest import booking, last_code, next_weekday
+from .conftest import booking, last_code, next_weekday, on_duty
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +106,7 @@ def test_counsellor_and_room_cannot_be_double_booked(tree, counsellor_a, street_
         book(counsellor_a, tree.c1, counsellor_a, monday_10)
     assert "该咨询师/咨询室在该时段已有预约" in str(error.value)
     other = make_user("counsellor_c", tree.c1, "counsellor", full_name="咨询师丙")
+    on_duty(tree.c1, other)
     with pytest.raises(ValidationError):
         book(street_manager, tree.c1, other, monday_10, room=room)  # same room, other counsellor
     # a longer appointment overlapping the hour is refused too
@@ -129,7 +130,7 @@ def test_counsellor_and_room_cannot_be_double_booked(tree, counsellor_a, street_
 def test_change_moves_the_held_hours_and_refuses_a_taken_hour(tree, counsellor_a, monday_10):
     """S-FLOW-2: changing frees the old hour and holds the new one; a taken hour changes nothing."""
     a = book(counsellor_a, tree.c1, counsellor_a, monday_10)
-    b = book(counsellor_a, tree.c1, counsellor_a, monday_10 + timedelta(hours=2))
+    b = book(counsellor_a, tree.c1, counsellor_a, monday_10 + timedelta(hours=1))
     later = monday_10 + timedelta(days=1)
     a = services.do_change_appointment(actor=counsellor_a, appointment=a, starts_at=later, reason="来访者要求改期")
     assert a.status == Status.CHANGED and a.status_reason == "来访者要求改期"
@@ -137,7 +138,7 @@ def test_change_moves_the_held_hours_and_refuses_a_taken_hour(tree, counsellor_a
     with pytest.raises(ValidationError):
         services.do_change_appointment(actor=counsellor_a, appointment=b, starts_at=later, reason="想换到同一时间")
     b.refresh_from_db()
-    assert b.starts_at == monday_10 + timedelta(hours=2) and b.status == Status.CONFIRMED
+    assert b.starts_at == monday_10 + timedelta(hours=1) and b.status == Status.CONFIRMED
     assert BookedSlot.objects.filter(appointment=b).count() == 1
     with pytest.raises(ValidationError):
         services.do_change_appointment(actor=counsellor_a, appointment=b, starts_at=later, reason="")
@@ -310,6 +311,8 @@ def test_counsellor_is_reminded_the_day_before_once(tree, counsellor_a, street_m
 def test_today_page_lists_the_day_in_order_with_a_date_switcher(tree, counsellor_a, counsellor_b, street_manager):
     """S-FLOW-2: the counsellor's day (提前调取当天预约) in time order; any date; nothing outside scope."""
     day = next_weekday(2, 9)
+    on_duty(tree.c1, counsellor_a, 9, 17, weekdays=[2])
+    on_duty(tree.c2, counsellor_b, 9, 17, weekdays=[2])
     late = book(street_manager, tree.c1, counsellor_a, day + timedelta(hours=5), contact_name="晚到者")
     early = book(street_manager, tree.c1, counsellor_a, day, contact_name="早到者")
     book(counsellor_b, tree.c2, counsellor_b, day + timedelta(hours=1), contact_name="别处者")

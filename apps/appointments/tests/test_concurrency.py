@@ -9,7 +9,7 @@ from django.test import Client as HttpClient
 from apps.appointments.models import BookedSlot
 from apps.core.scoping import unscoped
 
-from .conftest import next_weekday
+from .conftest import next_weekday, on_duty
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,7 +23,8 @@ def test_concurrent_bookings_of_one_hour_exactly_one_wins(tree, counsellor_a):
 
     room_1 = Room.objects.create(unit=tree.c1, unit_path=tree.c1.path, name="一号室")
     room_2 = Room.objects.create(unit=tree.c1, unit_path=tree.c1.path, name="二号室")
-    start = next_weekday(1, 14)
+    start = next_weekday(1, 14)  # a Tuesday, when C1 is open (default hours) and counsellor_a on duty
+    on_duty(tree.c1, counsellor_a, 14, 17, weekdays=[1])
     clients = []
     for _ in range(2):
         web = HttpClient()

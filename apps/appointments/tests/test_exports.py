@@ -37,6 +37,16 @@ def diary(tree, counsellor_a, counsellor_b, monday):
     """C1 and C2 (street S1) hold three bookings, C3 (sibling street S2) one."""
     counsellor_c3 = make_user("counsellor_c3", tree.c3, "counsellor", full_name="咨询师丙")
     room = Room.objects.create(unit=tree.c1, unit_path=tree.c1.path, name="一号咨询室")
+    # Everyone is on duty at the hours booked (issue 13 item 1): Monday, and Tuesday for counsellor_a.
+    for unit, who, weekday in (
+        (tree.c1, counsellor_a, 0),
+        (tree.c1, counsellor_a, 1),
+        (tree.c2, counsellor_b, 0),
+        (tree.c3, counsellor_c3, 0),
+    ):
+        Availability.objects.create(
+            unit=unit, unit_path=unit.path, counsellor=who, weekday=weekday, start=clock(9), end=clock(12)
+        )
     a1 = book(counsellor_a, tree.c1, counsellor_a, monday, room=room)
     a2 = book(counsellor_a, tree.c1, counsellor_a, monday + timedelta(days=1), contact_name="周一鸣")
     b1 = book(counsellor_b, tree.c2, counsellor_b, monday, contact_name="吴二娘")
@@ -54,9 +64,9 @@ def test_appointment_export_is_scoped_masked_and_filtered(diary, street_manager,
     information never appear; status, date and reference narrow the rows as on the list."""
     dataset = get_dataset("appointments")
     rows = list(dataset.rows(street_manager, {}))
-    expected = [diary[k].reference for k in ("b1", "a2", "a1")]  # newest first, like the list
+    expected = [diary[k].reference for k in ("a1", "b1", "a2")]  # by start time, like the list
     assert [r[0] for r in rows] == expected and diary["s2"].reference not in {r[0] for r in rows}
-    assert rows[2][1:] == (
+    assert rows[0][1:] == (
         timezone.localtime(monday).strftime("%Y-%m-%d %H:%M"), "林小雨", "139****5678", "现场", "咨询师甲", "一社区室",
         "已确认",
     )  # fmt: skip
@@ -66,7 +76,7 @@ def test_appointment_export_is_scoped_masked_and_filtered(diary, street_manager,
         assert canary not in text
     assert references("appointments", street_manager, {"status": "cancelled"}) == [diary["b1"].reference]
     day = timezone.localdate(monday).isoformat()
-    assert references("appointments", street_manager, {"date": day}) == [diary["b1"].reference, diary["a1"].reference]
+    assert references("appointments", street_manager, {"date": day}) == [diary["a1"].reference, diary["b1"].reference]
     assert references("appointments", street_manager, {"reference": diary["a2"].reference.lower()}) == [
         diary["a2"].reference
     ]
@@ -93,14 +103,17 @@ def test_day_export_follows_the_day_view(diary, counsellor_a, street_manager, mo
 def test_rooms_and_duty_hours_export_is_scoped(diary, tree, street_manager, counsellor_a):
     """X-3, S-FLOW-2: rooms and duty hours of the street only."""
     Room.objects.create(unit=tree.c3, unit_path=tree.c3.path, name="三号咨询室")
-    for unit, who in ((tree.c1, counsellor_a), (tree.c3, counsellor_a)):
-        Availability.objects.create(
-            unit=unit, unit_path=unit.path, counsellor=who, weekday=0, start=clock(9), end=clock(12)
-        )
+    Availability.objects.create(
+        unit=tree.c3, unit_path=tree.c3.path, counsellor=counsellor_a, weekday=2, start=clock(9), end=clock(12)
+    )
     rooms = list(get_dataset("appointment_rooms").rows(street_manager, {"unit": "junk"}))
     assert rooms == [("一社区室", "一号咨询室", "个体咨询室", 2, "启用")]
     hours = list(get_dataset("duty_hours").rows(street_manager, {}))
-    assert hours == [("一社区室", "咨询师甲", "星期一", "09:00–12:00")]
+    assert hours == [
+        ("一社区室", "咨询师甲", "星期一", "09:00–12:00"),
+        ("一社区室", "咨询师甲", "星期二", "09:00–12:00"),
+        ("二社区室", "咨询师乙", "星期一", "09:00–12:00"),
+    ]  # the diary's duty hours; C3's (sibling street) are absent
     assert len(rooms[0]) == len(get_dataset("appointment_rooms").columns)
     assert len(hours[0]) == len(get_dataset("duty_hours").columns)
 

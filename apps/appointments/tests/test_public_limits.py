@@ -290,6 +290,7 @@ def _import_production_settings(extra: dict) -> subprocess.CompletedProcess:
         XINYUAN_ENV="production",
         SECRET_KEY="production-secret-key-for-the-cache-test-0123456789",
         ALLOWED_HOSTS="xinyuan.example.org",
+        SITE_URL="https://xinyuan.example.org",
         XINYUAN_FIELD_KEYS="k1:" + base64.b64encode(b"f" * 32).decode(),
         XINYUAN_INDEX_KEY=base64.b64encode(b"i" * 32).decode(),
         NOTIFY_SMS_BACKEND="apps.notifications.backends.FileSmsBackend",
