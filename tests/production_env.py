@@ -10,6 +10,7 @@ def production_env(var_dir) -> dict[str, str]:
         "DEBUG": "false",
         "SECRET_KEY": "p" * 30 + "roduction-secret-key-for-the-tests-only",
         "ALLOWED_HOSTS": "xinyuan.example.gov.cn",
+        "SITE_URL": "https://xinyuan.example.gov.cn",
         "XINYUAN_FIELD_KEYS": "k1:" + base64.b64encode(b"f" * 32).decode(),
         "XINYUAN_INDEX_KEY": base64.b64encode(b"i" * 32).decode(),
         "AUDIT_HMAC_KEYS": "a1:" + base64.b64encode(b"a" * 32).decode(),

@@ -1,5 +1,6 @@
 """Setup commands: production refusal, bootstrap of an empty install, demo data."""
 
+import json
 import os
 import subprocess
 import sys
@@ -90,6 +91,28 @@ def test_seed_demo_is_idempotent_and_has_one_login_per_role():
     roles = set(Assignment.objects.values_list("role__code", flat=True))
     assert roles >= {role for _, _, role, _ in DEMO_LOGINS}
     assert Assignment.objects.filter(user__username="counsellor").count() == 2
+    assert_demo_names_match_sex()
+
+
+def assert_demo_names_match_sex():
+    """Issue 13 item 10: a demo person whose given name says one sex is recorded with that sex (clients,
+    members, booking contacts)."""
+    from apps.appointments.models import Appointment
+    from apps.clients.models import Client
+    from apps.core.management.commands.seed_demo import GIVEN_FEMALE, GIVEN_MALE
+    from apps.core.scoping import unscoped
+    from apps.membership.models import Application, Member
+
+    sex_of = {**dict.fromkeys(GIVEN_MALE, "male"), **dict.fromkeys(GIVEN_FEMALE, "female")}
+    people = []
+    with unscoped("test: demo names"):
+        people += [(c.name, c.gender) for c in Client.objects.all()]
+        people += [(m.name, m.gender) for m in Member.objects.all()]
+        people += [(a.name, a.gender) for a in Application.objects.all()]
+        people += [(a.contact_name, json.loads(a.basic_info or "{}").get("gender")) for a in Appointment.objects.all()]
+    judged = [(name, gender) for name, gender in people if sex_of.get(name[1:])]
+    assert len(judged) > 20
+    assert [(name, gender) for name, gender in judged if sex_of[name[1:]] != gender] == []
 
 
 @pytest.mark.django_db

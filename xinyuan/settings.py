@@ -5,6 +5,7 @@ huey on SQLite); production sets XINYUAN_ENV=production and must supply a real s
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,6 +101,7 @@ INSTALLED_APPS = [
     "apps.governance",
     "apps.projects",
     "apps.assistance",
+    "apps.crisis",
 ]
 
 MIDDLEWARE = [
@@ -332,7 +334,15 @@ NOTIFY_SMS_FILE_PATH = env_str("NOTIFY_SMS_FILE_PATH", str(VAR_DIR / "sms.log"))
 NOTIFY_SMS_TIMEOUT = env_int("NOTIFY_SMS_TIMEOUT", 10)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 3)
 NOTIFY_RETRY_DELAY = env_int("NOTIFY_RETRY_DELAY", 60)  # seconds, times the attempt number
-NOTIFY_SITE_URL = env_str("NOTIFY_SITE_URL")  # e.g. https://xinyuan.example.gov.cn, for links in e-mail
+# The platform's public address (https://xinyuan.example.gov.cn): every SMS or e-mail that points somewhere
+# carries SITE_URL + path (apps.core.links.absolute_url). NOTIFY_SITE_URL is its former name, still read.
+SITE_URL = (
+    env_str("SITE_URL") or env_str("NOTIFY_SITE_URL") or ("" if PRODUCTION else "http://127.0.0.1:8000")
+).rstrip("/")
+if PRODUCTION and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("生产模式必须设置 SITE_URL，且以 https:// 开头（短信和邮件里的链接由它拼成）")
+if SITE_URL and not re.match(r"^https?://[^/\s]+(/[^\s]*)?$", SITE_URL):
+    raise ImproperlyConfigured(f"SITE_URL 必须是 http(s):// 开头的完整地址，不是 {SITE_URL!r}")
 NOTIFY_ALIYUN_ACCESS_KEY_ID = env_str("NOTIFY_ALIYUN_ACCESS_KEY_ID")
 NOTIFY_ALIYUN_ACCESS_KEY_SECRET = env_str("NOTIFY_ALIYUN_ACCESS_KEY_SECRET")
 NOTIFY_ALIYUN_SIGN_NAME = env_str("NOTIFY_ALIYUN_SIGN_NAME")
@@ -420,6 +430,8 @@ PUBLIC_BOOKING_PER_IP = env_int("PUBLIC_BOOKING_PER_IP", 3)  # requests per clie
 PUBLIC_BOOKING_PER_UNIT = env_int("PUBLIC_BOOKING_PER_UNIT", 20)  # requests per unit per day
 # A public request staff have not confirmed after this many minutes is cancelled and its hour freed.
 PUBLIC_BOOKING_UNCONFIRMED_MINUTES = env_int("PUBLIC_BOOKING_UNCONFIRMED_MINUTES", 3 * 24 * 60)
+# The longest counselling session (appointment) that may be booked, in minutes (issue 13 item 1).
+APPOINTMENT_MAX_MINUTES = env_int("APPOINTMENT_MAX_MINUTES", 180)
 
 # --- personal data out of logs (issue 14) ---
 # SMS: the console and file backends keep the message on this server (masked: 138****5678 and every

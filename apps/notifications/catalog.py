@@ -7,7 +7,8 @@ console and file backends; ``sms_params`` are the variables a provider with serv
 HTML-escaped here, the inbox page escapes on display.
 
 SMS texts carry no client names or case details — a phone screen is not a private place; they
-say what kind of thing is due and when, and send the reader to the platform.
+say what kind of thing is due and when, and send the reader to the platform by ``{{ link }}``: the
+full address (``settings.SITE_URL`` + the notification's path) that every render receives.
 
 Another module adds its own template in its ``AppConfig.ready()``::
 
@@ -21,6 +22,8 @@ from functools import lru_cache
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.template import engines
+
+from apps.core.links import absolute_url
 
 from .choices import Category
 
@@ -89,7 +92,7 @@ def _render(source: str, context: dict) -> str:
 def render(code: str, context: dict | None) -> Rendered:
     """Render template ``code`` with ``context``; refuse an unknown code or missing variables."""
     template = get_template(code)
-    context = dict(context or {})
+    context = {"link": absolute_url("/"), **(context or {})}
     missing = [name for name in template.required if context.get(name) in (None, "")]
     if missing:
         raise ValidationError(f"通知模板“{template.name}”缺少必要内容：{'、'.join(missing)}。", code="missing_context")
@@ -112,8 +115,8 @@ APPOINTMENT_REMINDER = register_template(
             "您有一个预约将于 {{ start|date:'Y年n月j日 H:i' }} 开始"
             "{% if place %}，地点：{{ place }}{% endif %}。请提前做好接待准备。"
         ),
-        sms="您有一个预约将于{{ start|date:'n月j日H:i' }}开始，请登录心援平台查看详情。",
-        sms_params={"time": "{{ start|date:'n月j日H:i' }}"},
+        sms="您有一个预约将于{{ start|date:'n月j日H:i' }}开始，详情：{{ link }}",
+        sms_params={"time": "{{ start|date:'n月j日H:i' }}", "link": "{{ link }}"},
         required=("start",),
     )
 )
@@ -128,8 +131,8 @@ HOME_VISIT_DUE = register_template(
             "有{% if count and count > 1 %} {{ count }} 项{% else %}一项{% endif %}上门关怀应于 "
             "{{ due_date|date:'Y年n月j日' }} 前完成，请安排至少两名工作人员上门，并及时填写记录。"
         ),
-        sms="您有上门关怀任务将于{{ due_date|date:'n月j日' }}到期，请登录心援平台查看。",
-        sms_params={"date": "{{ due_date|date:'n月j日' }}"},
+        sms="您有上门关怀任务将于{{ due_date|date:'n月j日' }}到期，请登录心援平台查看：{{ link }}",
+        sms_params={"date": "{{ due_date|date:'n月j日' }}", "link": "{{ link }}"},
         required=("due_date",),
     )
 )
@@ -144,8 +147,8 @@ INQUIRY_REPLY_OVERDUE = register_template(
             "一条远程咨询{% if received_at %}（{{ received_at|date:'n月j日 H:i' }} 收到）{% endif %}"
             "应于 {{ due_date|date:'Y年n月j日' }} 前回复，现已逾期，请尽快处理。"
         ),
-        sms="您有一条远程咨询已超过回复期限（{{ due_date|date:'n月j日' }}），请尽快登录心援平台处理。",
-        sms_params={"date": "{{ due_date|date:'n月j日' }}"},
+        sms="您有一条远程咨询已超过回复期限（{{ due_date|date:'n月j日' }}），请尽快登录心援平台处理：{{ link }}",
+        sms_params={"date": "{{ due_date|date:'n月j日' }}", "link": "{{ link }}"},
         required=("due_date",),
     )
 )
@@ -160,8 +163,8 @@ WARNING_FEEDBACK_DUE = register_template(
             "一条{{ colour }}预警的反馈期限为 {{ due_date|date:'Y年n月j日' }}，"
             "请在期限内完成跟进并提交反馈；逾期将按规定上报。"
         ),
-        sms="您负责的一条预警反馈将于{{ due_date|date:'n月j日' }}到期，请登录心援平台处理。",
-        sms_params={"date": "{{ due_date|date:'n月j日' }}"},
+        sms="您负责的一条预警反馈将于{{ due_date|date:'n月j日' }}到期，请登录心援平台处理：{{ link }}",
+        sms_params={"date": "{{ due_date|date:'n月j日' }}", "link": "{{ link }}"},
         required=("colour", "due_date"),
     )
 )
@@ -173,8 +176,8 @@ GENERIC = register_template(
         category=Category.SYSTEM,
         title="{{ title }}",
         body="{{ body }}",
-        sms="{{ title }}。请登录心援平台查看。",
-        sms_params={"title": "{{ title }}"},
+        sms="{{ title }}。请登录心援平台查看：{{ link }}",
+        sms_params={"title": "{{ title }}", "link": "{{ link }}"},
         required=("title",),
     )
 )

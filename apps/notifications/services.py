@@ -19,6 +19,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.links import absolute_url
 from apps.identity.masks import mask_mobile
 from apps.identity.phones import normalize_mobile
 from apps.vault.crypto import VaultError
@@ -91,10 +92,15 @@ def _plan_delivery(notification: Notification, channel: str, rendered, now) -> D
     return delivery
 
 
+def _with_link(context: dict | None, url: str) -> dict:
+    """The template context plus ``link``: the full address (SITE_URL + ``url``) an SMS can point to."""
+    return {"link": absolute_url(url or "/"), **(context or {})}
+
+
 def _email_body(body: str, url: str) -> str:
     parts = [body]
-    if url and settings.NOTIFY_SITE_URL:
-        parts.append(f"查看详情：{settings.NOTIFY_SITE_URL.rstrip('/')}{url}")
+    if url and settings.SITE_URL:
+        parts.append(f"查看详情：{absolute_url(url)}")
     parts.append("—— 心援社会心理服务平台（系统自动发送，请勿直接回复）")
     return "\n\n".join(p for p in parts if p)
 
@@ -119,7 +125,7 @@ def notify_user(*, user, template: str, context: dict, channels=(Channel.INAPP,)
     wanted = check_channels(channels)
     url = (url or "").strip()
     validate_internal_path(url)
-    rendered = render(template, context)
+    rendered = render(template, _with_link(context, url))
     now = timezone.now()
     with transaction.atomic():
         notification = Notification.objects.create(
@@ -183,7 +189,7 @@ def notify_contact(*, template: str, context: dict, phone: str = "", email: str 
     topic = (topic or "").strip()
     if len(topic) > TOPIC_MAX:
         raise ValidationError(f"关联事项标识不能超过 {TOPIC_MAX} 个字符。", code="topic")
-    rendered = render(template, context)
+    rendered = render(template, _with_link(context, url))
     contacts = {Channel.SMS: _check_contact(Channel.SMS, phone), Channel.EMAIL: _check_contact(Channel.EMAIL, email)}
     if all(stored is None for stored, _masked, _problem in contacts.values()):
         raise ValidationError("没有可用的联系方式，请提供手机号码或电子邮箱。", code="no_contact")

@@ -43,3 +43,48 @@ def test_overdue_inquiries_and_two_staff_rule(live_server, page_factory):
     page.click("button:has-text('保存')")
     assert "至少两名工作人员" in page.inner_text("main")
     shot(page, "61-outreach-visit-two-staff-error")
+
+
+def test_crisis_phrase_in_inquiry_shows_banner(live_server, page_factory):
+    """S-FLOW-3, S-WARN-2: an inquiry saying "活着没意思" shows the crisis banner at once; the handler is told;
+    the list and designation pages of apps.crisis render."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from apps.clients.models import Client
+    from apps.notifications.models import Notification
+
+    call_command("seed_demo", part="service")
+    # the shipped list as the data migration leaves it (an earlier transactional test flushed the tables)
+    importlib.import_module("apps.crisis.migrations.0002_seed_expressions").seed(django_apps, None)
+    with unscoped("pick a demo client"):
+        client = Client.objects.filter(unit__code="DEMO-S1C1").order_by("id").first()
+    base = live_server.url
+    page = page_factory()
+    login(page, base, "worker")
+    page.goto(f"{base}/outreach/inquiries/new/")
+    unit_value = page.locator("select[name=unit] option", has_text="东坡").first.get_attribute("value")
+    page.select_option("select[name=unit]", value=unit_value)
+    page.fill("input[name=client_id]", str(client.pk))
+    page.fill("textarea[name=question]", "最近总觉得活着 没意思，晚上睡不着。")
+    page.click("button:has-text('保存')")
+    banner = page.wait_for_selector("[data-testid=crisis-banner]")
+    assert "活着没意思" in banner.inner_text() and "已通知" in banner.inner_text()
+    shot(page, "62-outreach-inquiry-crisis-banner")
+    page.click("[data-testid=crisis-tag-warning]")
+    page.wait_for_selector("textarea[name=reason]")
+    assert f"/alerts/clients/{client.pk}/tag/" in page.url
+    assert Notification.objects.filter(template="crisis_expression", recipient__username="community").exists()
+
+    page = page_factory()
+    login(page, base, "community")
+    page.goto(f"{base}/crisis/handlers/")
+    shot(page, "63-crisis-handlers")
+    page = page_factory()
+    login(page, base, "district")
+    page.goto(f"{base}/crisis/expressions/")
+    page.fill("input[name=phrase]", "死")
+    page.click("button:has-text('添加')")
+    assert "至少 2 个字" in page.inner_text("[data-testid=expression-form]")
+    shot(page, "64-crisis-expressions-error")

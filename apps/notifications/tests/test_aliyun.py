@@ -10,6 +10,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.notifications import services
@@ -210,7 +211,7 @@ def test_notify_user_sends_through_aliyun(aliyun_settings, aliyun_double, alice,
     assert sms.status == "sent" and sms.provider_ref == "900619746936498440^0" and sms.attempts == 1
     [received] = aliyun_double.received
     assert received["TemplateCode"] == "SMS_100001" and received["PhoneNumbers"] == "13812345678"
-    assert json.loads(received["TemplateParam"]) == {"time": "3月9日14:30"}
+    assert json.loads(received["TemplateParam"]) == {"time": "3月9日14:30", "link": f"{settings.SITE_URL}/"}
 
 
 def test_unmapped_template_fails_without_a_request(

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -46,7 +47,8 @@ def test_contact_gets_sms_and_email_through_the_huey_task(db, quiet_sms, django_
     assert rows["sms"].status == "sent" and rows["sms"].attempts == 1 and rows["sms"].address == "139****5678"
     assert rows["email"].status == "sent" and rows["email"].address == "a***@example.org"
     [line] = sms_lines(quiet_sms)
-    assert line["phone"] == "139****5678" and line["text"] == "申请 SQ1 已收到。请登录心援平台查看。"
+    assert line["phone"] == "139****5678"
+    assert line["text"] == f"申请 SQ1 已收到。请登录心援平台查看：{settings.SITE_URL}/membership/status/"
     [message] = mail.outbox
     assert message.to == [EMAIL] and message.subject == "【心援】申请 SQ1 已收到"
 

@@ -62,8 +62,10 @@ def counting(settings):
     return CountingBackend
 
 
-def test_every_channel_gets_a_delivery_record(alice, quiet_sms, django_capture_on_commit_callbacks):
-    """X-7: in-app, SMS and e-mail each get a delivery record, sent by the huey task after commit."""
+def test_every_channel_gets_a_delivery_record(alice, quiet_sms, settings, django_capture_on_commit_callbacks):
+    """X-7: in-app, SMS and e-mail each get a delivery record, sent by the huey task after commit; the SMS and
+    the e-mail point to the full address SITE_URL + path (issue 13 item 10)."""
+    settings.SITE_URL = "https://xinyuan.example.gov.cn"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         note = remind(alice)
     assert len(callbacks) == 1
@@ -76,13 +78,14 @@ def test_every_channel_gets_a_delivery_record(alice, quiet_sms, django_capture_o
     [line] = sms_lines(quiet_sms)
     assert line["phone"] == "138****5678"  # the file keeps the number masked (issue 14 item 6)
     assert line["template"] == "appointment_reminder"
-    assert line["text"] == "您有一个预约将于3月9日14:30开始，请登录心援平台查看详情。"
-    assert line["params"] == {"time": "3月9日14:30"}
+    assert line["text"] == "您有一个预约将于3月9日14:30开始，详情：https://xinyuan.example.gov.cn/appointments/7/"
+    assert line["params"] == {"time": "3月9日14:30", "link": "https://xinyuan.example.gov.cn/appointments/7/"}
     assert "一社区" not in line["text"]  # no places or names on a phone screen
     [email] = mail.outbox
     assert email.to == ["alice@example.org"]
     assert email.subject == "【心援】预约提醒：3月9日 14:30"
     assert "2026年3月9日 14:30" in email.body and "一社区心理服务室" in email.body
+    assert "查看详情：https://xinyuan.example.gov.cn/appointments/7/" in email.body
 
 
 def test_nothing_leaves_before_the_transaction_commits(alice, quiet_sms, django_capture_on_commit_callbacks):
@@ -230,40 +233,42 @@ def test_console_sms_backend_prints(capsys):
             {"start": START, "place": "二社区室"},
             "预约提醒：3月9日 14:30",
             "2026年3月9日 14:30 开始，地点：二社区室",
-            "您有一个预约将于3月9日14:30开始，请登录心援平台查看详情。",
+            "您有一个预约将于3月9日14:30开始，详情：https://x.example.cn/",
         ),
         (
             "home_visit_due",
             {"due_date": datetime.date(2026, 4, 1), "count": 3},
             "上门关怀将于 4月1日 到期",
             "有 3 项上门关怀应于 2026年4月1日 前完成，请安排至少两名工作人员上门",
-            "您有上门关怀任务将于4月1日到期，请登录心援平台查看。",
+            "您有上门关怀任务将于4月1日到期，请登录心援平台查看：https://x.example.cn/",
         ),
         (
             "inquiry_reply_overdue",
             {"due_date": datetime.date(2026, 3, 12), "received_at": START},
             "远程咨询回复已逾期",
             "（3月9日 14:30 收到）应于 2026年3月12日 前回复，现已逾期",
-            "您有一条远程咨询已超过回复期限（3月12日），请尽快登录心援平台处理。",
+            "您有一条远程咨询已超过回复期限（3月12日），请尽快登录心援平台处理：https://x.example.cn/",
         ),
         (
             "warning_feedback_due",
             {"colour": "橙色", "due_date": datetime.date(2026, 3, 20)},
             "橙色预警反馈将于 3月20日 到期",
             "一条橙色预警的反馈期限为 2026年3月20日",
-            "您负责的一条预警反馈将于3月20日到期，请登录心援平台处理。",
+            "您负责的一条预警反馈将于3月20日到期，请登录心援平台处理：https://x.example.cn/",
         ),
         (
             "generic",
             {"title": "系统维护", "body": "今晚 22:00 停机。"},
             "系统维护",
             "今晚 22:00 停机。",
-            "系统维护。请登录心援平台查看。",
+            "系统维护。请登录心援平台查看：https://x.example.cn/",
         ),
     ],
 )
-def test_templates_render_in_chinese(code, context, title, body_part, sms):
-    """X-7: each built-in template renders its Chinese title, body and SMS, times in Beijing time."""
+def test_templates_render_in_chinese(code, context, title, body_part, sms, settings):
+    """X-7: each built-in template renders its Chinese title, body and SMS, times in Beijing time; every SMS ends
+    with the platform's full address (issue 13 item 10)."""
+    settings.SITE_URL = "https://x.example.cn"
     rendered = catalog.render(code, context)
     assert rendered.title == title
     assert body_part in rendered.body

@@ -118,6 +118,7 @@ def production_env(**extra) -> dict:
         XINYUAN_ENV="production",
         SECRET_KEY="s" * 30 + "-production-secret-for-the-sms-check",
         ALLOWED_HOSTS="xinyuan.example.gov.cn",
+        SITE_URL="https://xinyuan.example.gov.cn",
         XINYUAN_FIELD_KEYS="k1:" + "ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY=",
         XINYUAN_INDEX_KEY="aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=",
         CACHE_REDIS_URL="redis://127.0.0.1:6379/9",

@@ -74,6 +74,7 @@ def settings_import(**variables) -> subprocess.CompletedProcess:
         XINYUAN_ENV="production",
         SECRET_KEY=SECRET,
         ALLOWED_HOSTS="xinyuan.example.gov.cn",
+        SITE_URL="https://xinyuan.example.gov.cn",
         CACHE_REDIS_URL="redis://127.0.0.1:6379/9",
         AUDIT_HMAC_KEYS="a1:" + b64(bytes(range(128, 160))),
         NOTIFY_SMS_BACKEND="apps.notifications.backends.FileSmsBackend",

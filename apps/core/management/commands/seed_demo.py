@@ -49,6 +49,8 @@ DEMO_LOGINS = [
     ("community", "东主任", "community_manager", "community-1-1"),
     ("worker", "邵专干", "community_worker", "community-1-1"),
     ("counsellor", "钱咨询", "counsellor", "community-1-1"),
+    # The district centre's counsellor serves every community (the "负责咨询师" of warnings outside 钱咨询's two).
+    ("centre_counsellor", "孔咨询", "counsellor", "district"),
     ("assistant", "辅导员小何", "counselling_assistant", "community-1-1"),
     ("volunteer", "志愿者小吴", "volunteer", "community-1-1"),
     ("psychiatrist", "郑医生", "psychiatrist", "health"),
@@ -207,24 +209,15 @@ def build_demo_units() -> dict[str, OrgUnit]:
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
-GIVEN = [
-    "建国",
-    "秀英",
-    "志强",
-    "桂兰",
-    "海燕",
-    "伟",
-    "芳",
-    "静",
-    "敏",
-    "磊",
-    "婷婷",
-    "浩然",
-    "子涵",
-    "雨欣",
-    "晓东",
-    "春梅",
-]
+# Given names by sex, so a demo person's name matches the sex their ID number records (issue 13 item 10).
+GIVEN_MALE = ["建国", "志强", "伟", "磊", "浩然", "晓东", "俊宇", "子轩", "国平", "文斌"]
+GIVEN_FEMALE = ["秀英", "桂兰", "海燕", "芳", "静", "敏", "婷婷", "子涵", "雨欣", "春梅"]
+GIVEN = GIVEN_MALE + GIVEN_FEMALE
+
+
+def demo_name(rng, male: bool) -> str:
+    """A make-believe Chinese name whose given name fits the person's sex."""
+    return rng.choice(SURNAMES) + rng.choice(GIVEN_MALE if male else GIVEN_FEMALE)
 
 
 def demo_id_number(rng, birth_year: int, male: bool) -> str:
@@ -252,7 +245,7 @@ def seed_demo_clients(units: dict, per_community: int = 6) -> int:
         for _ in range(per_community):
             male = rng.random() < 0.5
             data = {
-                "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                "name": demo_name(rng, male),
                 "id_number": demo_id_number(rng, rng.randint(1950, 2008), male),
                 "phone": f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}",
                 "address": f"{unit.name[:-7]}{rng.randint(1, 30)}幢{rng.randint(1, 6)}单元{rng.randint(101, 1202)}室",
@@ -373,7 +366,11 @@ CITY_SERVICE_RECORDS = {
 }
 SERVICE_TEXT_POOL = 1000
 CLIENT_CHUNK = 20_000
-CITY_GIVEN_CHARS = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文斌海燕晓东春梅浩然子涵雨欣佳怡俊宇"
+# Characters of given names by sex (a name built from them matches the sex in the ID number).
+CITY_GIVEN_CHARS = {
+    True: "伟强磊军洋勇杰涛明超刚建国志文斌晓东浩然俊宇",
+    False: "芳娜敏静丽艳娟秀霞桂英玉兰萍红海燕春梅子涵雨欣佳怡",
+}
 CITY_REGION_CODES = ["330102", "330105", "330106", "330108", "330109", "330110", "330111", "330112"]
 CITY_MOBILE_PREFIXES = [
     "130",
@@ -448,14 +445,15 @@ def _city_client_chunk(task):
     rows = []
     for i in range(start, start + count):
         unit_id, unit_path, tenant_id, unit_name = _city_units[rng.randrange(len(_city_units))]
-        name = rng.choice(SURNAMES) + "".join(rng.choice(CITY_GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2))))
-        if name not in _name_cache:
-            _name_cache[name] = (blind_index(name, norm["name"]), pinyin_keys(name)[1][:30])
-        name_index, initials = _name_cache[name]
         # Unique by construction: (birth day, region, serial) encodes i.
         day, rest = i % 25_567, i // 25_567
         birth = born_from + datetime.timedelta(days=day)
         male = rng.random() < 0.5
+        chars = CITY_GIVEN_CHARS[male]
+        name = rng.choice(SURNAMES) + "".join(rng.choice(chars) for _ in range(rng.choice((1, 2, 2))))
+        if name not in _name_cache:
+            _name_cache[name] = (blind_index(name, norm["name"]), pinyin_keys(name)[1][:30])
+        name_index, initials = _name_cache[name]
         serial = f"{rest // len(CITY_REGION_CODES):02d}{rng.choice('13579' if male else '02468')}"
         body = f"{CITY_REGION_CODES[rest % len(CITY_REGION_CODES)]}{birth:%Y%m%d}{serial}"
         id_number = body + ric.calc_check_digit(body + "0")
