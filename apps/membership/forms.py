@@ -207,6 +207,18 @@ class RateForm(forms.Form):
     amount = AmountField(label="年会费（元）", allow_zero=True, max_amount=Decimal("100000"))
 
 
+class VoteRulesForm(forms.Form):
+    """H-MEM-2: the association's quorum for board votes, as its charter fixes it (default 2/3)."""
+
+    vote_quorum_numerator = forms.IntegerField(label="法定人数（分子）", min_value=1, max_value=100)
+    vote_quorum_denominator = forms.IntegerField(
+        label="法定人数（分母）",
+        min_value=1,
+        max_value=100,
+        help_text="应有表决权的理事中须有这一比例以上投票，表决方为有效；须超过半数。示范章程为 2/3。",
+    )
+
+
 class PositionForm(forms.Form):
     member = forms.ModelChoiceField(label="会员", queryset=None)
     kind = forms.ChoiceField(label="职务", choices=PositionKind.choices)

@@ -407,9 +407,17 @@ def do_set_vote_quorum(*, actor, association: OrgUnit, numerator: int, denominat
     try:
         numerator, denominator = int(numerator), int(denominator)
     except (TypeError, ValueError):
-        raise ValidationError("法定人数须写成分数，如 2/3。", code="quorum_setting") from None
+        raise ValidationError(
+            {"vote_quorum_numerator": ValidationError("法定人数须写成分数，如 2/3。", code="quorum_setting")}
+        ) from None
     if not (1 <= numerator <= denominator <= 100) or numerator * 2 <= denominator:
-        raise ValidationError("法定人数须超过理事会的半数且不超过全体，如 2/3。", code="quorum_setting")
+        raise ValidationError(
+            {
+                "vote_quorum_numerator": ValidationError(
+                    "法定人数须超过理事会的半数且不超过全体，如 2/3。", code="quorum_setting"
+                )
+            }
+        )
     row = MembershipSettings.objects.select_for_update().filter(association=association).first()
     before = snapshot(row) if row else {}
     if row is None:

@@ -40,6 +40,7 @@ urlpatterns = [
     # bodies and positions
     path("positions/", views.position_list, name="position-list"),
     path("positions/new/", views.position_create, name="position-create"),
+    path("positions/vote-rules/", views.vote_rules, name="vote-rules"),
     path("positions/<int:pk>/filing/", views.position_filing, name="position-filing"),
     path("positions/<int:pk>/end/", views.position_end, name="position-end"),
     # conduct

@@ -722,10 +722,54 @@ def position_list(request):
             "bodies": bodies,
             "show_all": show_all,
             "can_manage": can(request.user, Perm.POSITION_MANAGE),
+            "quorum_rule": selectors.quorum_rule_text(*selectors.vote_quorum(association)) if association else "",
             "filing_form": forms.FilingForm(),
             "end_form": forms.EndPositionForm(initial={"ended_on": selectors.today()}),
         },
     )
+
+
+@requires(Perm.POSITION_MANAGE)
+@require_http_methods(["GET", "POST"])
+def vote_rules(request):
+    """H-MEM-2: set the quorum a board vote needs (the association's charter; default 2/3)."""
+    if request.method == "POST":
+        # Any unit in scope; the service refuses one that is not an association (as dues_rate does).
+        association = access_by_id(
+            OrgUnit.objects.all(), request.POST.get("association"), request.user, Perm.POSITION_MANAGE
+        )
+    else:
+        association = _association(request, Perm.POSITION_MANAGE)
+        if association is None:
+            messages.info(request, "您任职的单位中没有协会，无需设置理事会表决规则。")
+            return redirect("membership:position-list")
+    numerator, denominator = selectors.vote_quorum(association)
+    initial = {"vote_quorum_numerator": numerator, "vote_quorum_denominator": denominator}
+    form = forms.VoteRulesForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        done = run_service(
+            form,
+            lambda: services.do_set_vote_quorum(
+                actor=request.user,
+                association=association,
+                numerator=data["vote_quorum_numerator"],
+                denominator=data["vote_quorum_denominator"],
+            ),
+        )
+        if done:
+            messages.success(
+                request, f"理事会表决法定人数已设为 {data['vote_quorum_numerator']}/{data['vote_quorum_denominator']}。"
+            )
+            return redirect("membership:position-list")
+    context = {
+        "form": form,
+        "title": f"理事会表决规则 · {association.name}",
+        "multipart": False,
+        "hidden": {"association": association.pk},
+        "intro": f"现行规则：{selectors.quorum_rule_text(numerator, denominator)}。",
+    }
+    return render(request, "membership/form_page.html", context, status=400 if form.errors else 200)
 
 
 @requires(Perm.POSITION_MANAGE)

@@ -202,6 +202,9 @@ TARGETS: dict = {
     # bodies and positions
     "membership:position-list": Target(),
     "membership:position-create": Target(),
+    "membership:vote-rules": Target(
+        body=lambda w, u: {"association": u.pk, "vote_quorum_numerator": 2, "vote_quorum_denominator": 3}
+    ),
     "membership:position-filing": Target(pk_of(position_in)),
     "membership:position-end": Target(pk_of(position_in)),
     # conduct

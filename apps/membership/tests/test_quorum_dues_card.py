@@ -322,3 +322,36 @@ def test_status_codes_issued_before_still_work(assoc):
     # a reference typed with the look-alike letters O and l for the digits 0 and 1
     typed = application.reference.replace("0", "O").replace("1", "l")
     assert selectors.application_by_reference(typed) == application
+
+
+@time_machine.travel(dt.datetime(2026, 6, 15, 10, 0, tzinfo=SH), tick=False)
+def test_the_secretariat_sets_the_quorum_on_a_page(assoc, other_assoc, secretariat, board):
+    """H-MEM-2: the quorum is set in the browser by who manages positions; a fraction of half or less is refused
+    on the field and changes nothing; another association's setting cannot be reached; board members may not."""
+    from django.test import Client as Browser
+
+    page = Browser()
+    page.force_login(secretariat)
+    shown = page.get("/membership/positions/vote-rules/")
+    assert shown.status_code == 200 and "2/3 以上投票" in shown.content.decode()
+    refused = page.post(
+        "/membership/positions/vote-rules/",
+        {"association": assoc.root.pk, "vote_quorum_numerator": 1, "vote_quorum_denominator": 2},
+    )
+    assert refused.status_code == 400
+    assert "超过理事会的半数" in str(refused.context["form"].errors["vote_quorum_numerator"])
+    assert not MembershipSettings.objects.exists()
+    saved = page.post(
+        "/membership/positions/vote-rules/",
+        {"association": assoc.root.pk, "vote_quorum_numerator": 3, "vote_quorum_denominator": 4},
+    )
+    assert saved.status_code == 302 and selectors.vote_quorum(assoc.root) == (3, 4)
+    assert "3/4 以上投票" in page.get("/membership/positions/").content.decode()
+    foreign = page.post(
+        "/membership/positions/vote-rules/",
+        {"association": other_assoc.root.pk, "vote_quorum_numerator": 3, "vote_quorum_denominator": 4},
+    )
+    assert foreign.status_code == 404 and selectors.vote_quorum(other_assoc.root) == (2, 3)
+    member_page = Browser()
+    member_page.force_login(board[0])
+    assert member_page.get("/membership/positions/vote-rules/").status_code == 403
