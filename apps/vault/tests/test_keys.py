@@ -92,7 +92,13 @@ def test_malformed_keys_refuse_start_in_every_environment(environ, needle):
 def _import_settings(extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key not in VAULT_VARS}
     env.update(
-        {"XINYUAN_ENV": "production", "DEBUG": "false", "SECRET_KEY": SECRET, "ALLOWED_HOSTS": "xinyuan.example"}
+        {
+            "XINYUAN_ENV": "production",
+            "DEBUG": "false",
+            "SECRET_KEY": SECRET,
+            "ALLOWED_HOSTS": "xinyuan.example",
+            "SITE_URL": "https://xinyuan.example",
+        }
     )
     # The rest production needs (issue 14): a shared cache, an SMS backend chosen explicitly, audit HMAC keys.
     env.update(
