@@ -12,14 +12,6 @@ _date = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 _text = {"rows": 4}
 
 
-def _amount(label, **kwargs):
-    """An amount field (full-width digits accepted). ``max_length=None``: the length limit must not run on the
-    parsed ``Decimal`` (AmountField's default does); the widget still caps typing at 40 characters."""
-    field = AmountField(label=label, max_length=None, **kwargs)
-    field.widget.attrs["maxlength"] = "40"
-    return field
-
-
 def _person(label, queryset, required=True):
     field = forms.ModelChoiceField(label=label, queryset=queryset, required=required)
     field.label_from_instance = lambda u: u.full_name
@@ -53,7 +45,7 @@ class BudgetRowForm(forms.Form):
 
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label="预算科目", max_length=50, required=False)
-    amount = _amount("预算金额（元）", allow_zero=True, required=False)
+    amount = AmountField(label="预算金额（元）", allow_zero=True, required=False)
 
     def clean(self):
         data = super().clean()
@@ -106,12 +98,12 @@ class AdvanceForm(forms.Form):
 
 class BudgetLineForm(forms.Form):
     name = forms.CharField(label="预算科目", max_length=50)
-    amount = _amount("预算金额（元）", allow_zero=True)
+    amount = AmountField(label="预算金额（元）", allow_zero=True)
 
 
 class ExpenseForm(forms.Form):
     line = forms.ModelChoiceField(label="预算科目", queryset=None)
-    amount = _amount("金额（元）", help_text="可用全角数字，如 １２００ 或 1 200.50")
+    amount = AmountField(label="金额（元）", help_text="可用全角数字，如 １２００ 或 1 200.50")
     spent_on = forms.DateField(label="支出日期", widget=_date)
     description = forms.CharField(label="用途", max_length=200)
     approval_reason = forms.CharField(
