@@ -89,10 +89,13 @@ def _render(source: str, context: dict) -> str:
     return _compile(source).render(context).strip()
 
 
-def render(code: str, context: dict | None) -> Rendered:
-    """Render template ``code`` with ``context``; refuse an unknown code or missing variables."""
+def render(code: str, context: dict | None, url: str = "") -> Rendered:
+    """Render template ``code`` with ``context``; refuse an unknown code or missing variables.
+
+    ``link`` is the full address of ``url`` (a path on this site; the home page when empty).
+    """
     template = get_template(code)
-    context = {"link": absolute_url("/"), **(context or {})}
+    context = {"link": absolute_url(url or "/"), **(context or {})}
     missing = [name for name in template.required if context.get(name) in (None, "")]
     if missing:
         raise ValidationError(f"通知模板“{template.name}”缺少必要内容：{'、'.join(missing)}。", code="missing_context")

@@ -92,11 +92,6 @@ def _plan_delivery(notification: Notification, channel: str, rendered, now) -> D
     return delivery
 
 
-def _with_link(context: dict | None, url: str) -> dict:
-    """The template context plus ``link``: the full address (SITE_URL + ``url``) an SMS can point to."""
-    return {"link": absolute_url(url or "/"), **(context or {})}
-
-
 def _email_body(body: str, url: str) -> str:
     parts = [body]
     if url and settings.SITE_URL:
@@ -125,7 +120,7 @@ def notify_user(*, user, template: str, context: dict, channels=(Channel.INAPP,)
     wanted = check_channels(channels)
     url = (url or "").strip()
     validate_internal_path(url)
-    rendered = render(template, _with_link(context, url))
+    rendered = render(template, context, url)
     now = timezone.now()
     with transaction.atomic():
         notification = Notification.objects.create(
@@ -189,7 +184,7 @@ def notify_contact(*, template: str, context: dict, phone: str = "", email: str 
     topic = (topic or "").strip()
     if len(topic) > TOPIC_MAX:
         raise ValidationError(f"关联事项标识不能超过 {TOPIC_MAX} 个字符。", code="topic")
-    rendered = render(template, _with_link(context, url))
+    rendered = render(template, context, url)
     contacts = {Channel.SMS: _check_contact(Channel.SMS, phone), Channel.EMAIL: _check_contact(Channel.EMAIL, email)}
     if all(stored is None for stored, _masked, _problem in contacts.values()):
         raise ValidationError("没有可用的联系方式，请提供手机号码或电子邮箱。", code="no_contact")
